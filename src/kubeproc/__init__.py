@@ -1,0 +1,1 @@
+"""kubeproc: Kubernetes health checking, for real, on one machine."""
