@@ -68,9 +68,9 @@ def format_value(value: object) -> str:
         return json.dumps(value, ensure_ascii=False)
     if value is None:
         return "null"
-    if isinstance(value, list):
-        return "[]string{" + ", ".join(format_value(v) for v in value) + "}"
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    # Since v1.34 lists and objects are printed as JSON; Go keeps struct field order,
+    # which dict insertion order follows.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -272,9 +272,7 @@ class Invalid(StatusError):
     code = 422
 
     @classmethod
-    def of(
-        cls, kind: str, group: str, name: str, errors: list[FieldError]
-    ) -> Invalid:
+    def of(cls, kind: str, group: str, name: str, errors: list[FieldError]) -> Invalid:
         qualified = f"{kind}.{group}" if group else kind
         details: dict[str, Any] = {"name": name}
         if group:
@@ -297,7 +295,7 @@ class InternalError(StatusError):
     def wrap(cls, err: BaseException) -> InternalError:
         text = str(err) or type(err).__name__
         return cls(
-            f'Internal error occurred: {text}',
+            f"Internal error occurred: {text}",
             details={"causes": [{"message": text}]},
         )
 

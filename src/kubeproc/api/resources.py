@@ -104,11 +104,21 @@ RESOURCES: tuple[ResourceType, ...] = (
     # core/v1
     ResourceType("", "v1", "ConfigMap", "configmaps", True, ("cm",)),
     ResourceType(
-        "", "v1", "Endpoints", "endpoints", True, ("ep",),
+        "",
+        "v1",
+        "Endpoints",
+        "endpoints",
+        True,
+        ("ep",),
     ),
     ResourceType("", "v1", "Event", "events", True, ("ev",), storage="core/events"),
     ResourceType(
-        "", "v1", "Namespace", "namespaces", False, ("ns",),
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        False,
+        ("ns",),
         verbs=NAMESPACE_VERBS,
         subresources=(
             Subresource("finalize", "Namespace", ("update",)),
@@ -116,14 +126,27 @@ RESOURCES: tuple[ResourceType, ...] = (
         ),
     ),
     ResourceType(
-        "", "v1", "Node", "nodes", False, ("no",),
+        "",
+        "v1",
+        "Node",
+        "nodes",
+        False,
+        ("no",),
         subresources=(
-            Subresource("proxy", "NodeProxyOptions", ("create", "delete", "get", "patch", "update")),
+            Subresource(
+                "proxy", "NodeProxyOptions", ("create", "delete", "get", "patch", "update")
+            ),
             _status("Node"),
         ),
     ),
     ResourceType(
-        "", "v1", "Pod", "pods", True, ("po",), ("all",),
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        True,
+        ("po",),
+        ("all",),
         subresources=(
             Subresource("attach", "PodAttachOptions", ("create", "get")),
             Subresource("binding", "Binding", ("create",)),
@@ -136,25 +159,51 @@ RESOURCES: tuple[ResourceType, ...] = (
         ),
     ),
     ResourceType(
-        "", "v1", "ReplicationController", "replicationcontrollers", True, ("rc",), ("all",),
+        "",
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        True,
+        ("rc",),
+        ("all",),
         subresources=(_scale(), _status("ReplicationController")),
     ),
     ResourceType("", "v1", "Secret", "secrets", True),
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",)),
     ResourceType(
-        "", "v1", "Service", "services", True, ("svc",), ("all",),
+        "",
+        "v1",
+        "Service",
+        "services",
+        True,
+        ("svc",),
+        ("all",),
         subresources=(
-            Subresource("proxy", "ServiceProxyOptions", ("create", "delete", "get", "patch", "update")),
+            Subresource(
+                "proxy", "ServiceProxyOptions", ("create", "delete", "get", "patch", "update")
+            ),
             _status("Service"),
         ),
     ),
     # apps/v1
     ResourceType(
-        "apps", "v1", "Deployment", "deployments", True, ("deploy",), ("all",),
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        True,
+        ("deploy",),
+        ("all",),
         subresources=(_scale(), _status("Deployment", "apps")),
     ),
     ResourceType(
-        "apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("all",),
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        True,
+        ("rs",),
+        ("all",),
         subresources=(_scale(), _status("ReplicaSet", "apps")),
     ),
     # coordination.k8s.io/v1

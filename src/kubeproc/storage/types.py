@@ -90,3 +90,11 @@ class WatcherTooSlow(StorageError):
 
 class StoreClosed(StorageError):
     """The store was closed while an operation or watch was in flight."""
+
+
+class StoreFailed(StorageError):
+    """The database could not be opened or refused a write.
+
+    Raised for a file that is not a store, a schema from a newer kubeproc, a store held by
+    another process, or an I/O error (disk full). The store's in-memory state is unchanged.
+    """

@@ -1,0 +1,219 @@
+"""The API server: routes, authentication, error translation, and the HTTPS listener.
+
+Owns the HTTP surface outside resource paths (``/version``, health, discovery, OpenAPI)
+and the two middlewares every request passes: bearer-token authentication (401 as a
+``Status``) and the one place a failure becomes a response (a ``StatusError`` as its
+``Status``, anything else as a 500 ``InternalError`` that is logged, never a traceback).
+``ApiServer.run`` owns the listener for its lifetime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from kubeproc.api import openapi
+from kubeproc.api.errors import (
+    InternalError,
+    NotFound,
+    RequestEntityTooLarge,
+    StatusError,
+    Unauthorized,
+)
+from kubeproc.api.resources import Registry
+from kubeproc.apiserver import discovery, media
+from kubeproc.apiserver.handlers import MAX_BODY_BYTES, ResourceHandler, json_response
+from kubeproc.apiserver.objects import ObjectStore
+from kubeproc.util.clock import Clock
+from kubeproc.version import version_info
+
+log = logging.getLogger(__name__)
+
+# Readable without a token, as kube-apiserver's public-info-viewer role allows.
+PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(err: StatusError) -> web.Response:
+    return json_response(err.status(), err.code, err.headers or None)
+
+
+class _Routes:
+    """The non-resource endpoints, and the two middlewares."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        resources: ResourceHandler,
+        token: str,
+        ready: Callable[[], bool],
+    ) -> None:
+        self.registry = registry
+        self.resources = resources
+        self.token = token
+        self.ready = ready
+
+    @web.middleware
+    async def errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except StatusError as err:
+            return error_response(err)
+        except web.HTTPRequestEntityTooLarge:
+            return error_response(
+                RequestEntityTooLarge(f"Request entity too large: limit is {MAX_BODY_BYTES}")
+            )
+        except web.HTTPException as exc:
+            if exc.status == 404:
+                return error_response(_not_found())
+            raise
+        except (asyncio.CancelledError, ConnectionResetError):
+            raise
+        except Exception as exc:
+            log.exception("request failed method=%s path=%s", request.method, request.path)
+            return error_response(InternalError.wrap(exc))
+
+    @web.middleware
+    async def authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path not in PUBLIC_PATHS:
+            header = request.headers.get("Authorization", "")
+            scheme, _, presented = header.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                presented.strip().encode(), self.token.encode()
+            ):
+                raise Unauthorized("Unauthorized")
+        return await handler(request)
+
+    async def version(self, _: web.Request) -> web.Response:
+        return json_response(version_info())
+
+    async def health(self, request: web.Request) -> web.Response:
+        if request.path == "/readyz" and not self.ready():
+            return web.Response(
+                status=500,
+                text="[-]kubeproc not ready\nreadyz check failed",
+                content_type="text/plain",
+            )
+        return web.Response(text="ok", content_type="text/plain")
+
+    async def api_root(self, request: web.Request) -> web.Response:
+        accept = media.parse_accept(request.headers.get("Accept"))
+        agg = media.aggregated_discovery_version(accept)
+        core = request.path.rstrip("/") == "/api"
+        if agg is not None:
+            resp = json_response(discovery.aggregated(self.registry, core=core, version=agg))
+            resp.headers["Content-Type"] = media.discovery_content_type(agg)
+            return resp
+        if core:
+            return json_response(discovery.api_versions())
+        return json_response(discovery.api_group_list(self.registry))
+
+    async def group_or_resources(self, request: web.Request) -> web.StreamResponse:
+        parts = [p for p in request.path.split("/") if p]
+        if parts[0] == "api" and len(parts) == 2:
+            body = discovery.api_resource_list(self.registry, "", parts[1])
+        elif parts[0] == "apis" and len(parts) == 2:
+            body = discovery.api_group(self.registry, parts[1])
+        elif parts[0] == "apis" and len(parts) == 3:
+            body = discovery.api_resource_list(self.registry, parts[1], parts[2])
+        else:
+            return await self.resources.handle(request)
+        if body is None:
+            raise _not_found()
+        return json_response(body)
+
+    async def openapi_v3(self, request: web.Request) -> web.Response:
+        sub = request.path.removeprefix("/openapi/v3").strip("/")
+        if not sub:
+            return json_response(openapi.root_document())
+        doc = openapi.document_bytes(sub)
+        if doc is None:
+            raise _not_found()
+        data, etag = doc
+        return web.Response(
+            body=data,
+            content_type="application/json",
+            headers={"Etag": f'"{etag}"', "Cache-Control": "no-cache, private"},
+        )
+
+    async def not_found(self, _: web.Request) -> web.Response:
+        raise _not_found()
+
+
+def _not_found() -> NotFound:
+    return NotFound("the server could not find the requested resource", details={})
+
+
+def build_app(
+    objects: ObjectStore,
+    registry: Registry,
+    clock: Clock,
+    *,
+    token: str,
+    ready: Callable[[], bool] = lambda: True,
+) -> web.Application:
+    """The aiohttp application serving the Kubernetes API."""
+    routes = _Routes(registry, ResourceHandler(objects, registry, clock), token, ready)
+    app = web.Application(
+        middlewares=[routes.errors, routes.authenticate], client_max_size=MAX_BODY_BYTES + 1
+    )
+    add = app.router.add_get
+    add("/version", routes.version)
+    for path in ("/healthz", "/livez", "/readyz"):
+        add(path, routes.health)
+    for path in ("/api", "/api/", "/apis", "/apis/"):
+        add(path, routes.api_root)
+    add("/openapi/v3", routes.openapi_v3)
+    add("/openapi/v3/{tail:.*}", routes.openapi_v3)
+    app.router.add_route("*", "/api/{tail:.+}", routes.group_or_resources)
+    app.router.add_route("*", "/apis/{tail:.+}", routes.group_or_resources)
+    app.router.add_route("*", "/{tail:.*}", routes.not_found)
+    return app
+
+
+class ApiServer:
+    """Serves ``build_app`` on one address until cancelled."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None,
+    ) -> None:
+        self._app = app
+        self._host = host
+        self._port = port
+        self._ssl = ssl_context
+        self.started = asyncio.Event()
+
+    async def run(self) -> None:
+        runner = web.AppRunner(
+            self._app,
+            handle_signals=False,
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=1.0,
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(
+                runner,
+                self._host,
+                self._port,
+                ssl_context=self._ssl,
+                reuse_address=True,
+                backlog=512,
+            )
+            await site.start()
+            self.started.set()
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()

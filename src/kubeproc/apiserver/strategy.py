@@ -1,0 +1,125 @@
+"""Per-kind rules the generic object store applies on create and update.
+
+Mirrors the real registry strategies: which kinds have a status subresource (so the main
+resource ignores status changes and the status resource ignores everything else), which
+bump ``metadata.generation`` on a spec change, the initial status a new object gets, and
+which deletions are graceful. Pure functions over JSON dicts.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from kubeproc.api.resources import ResourceType
+
+# Kinds whose status is written only through the status subresource.
+_STATUS_SUBRESOURCE = frozenset(
+    {
+        ("", "Pod"),
+        ("", "Service"),
+        ("", "Node"),
+        ("", "Namespace"),
+        ("", "ReplicationController"),
+        ("apps", "Deployment"),
+        ("apps", "ReplicaSet"),
+    }
+)
+
+# Kinds whose generation follows spec changes (the rest keep generation 1... or none).
+_GENERATION_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("", "ReplicationController"): ("spec",),
+    ("apps", "Deployment"): ("spec",),
+    ("apps", "ReplicaSet"): ("spec",),
+    ("", "Pod"): ("spec",),
+    ("networking.k8s.io", "NetworkPolicy"): ("spec",),
+    ("", "Service"): (),
+}
+
+
+def has_status_subresource(rt: ResourceType) -> bool:
+    return (rt.group, rt.kind) in _STATUS_SUBRESOURCE
+
+
+def tracks_generation(rt: ResourceType) -> bool:
+    return (rt.group, rt.kind) in _GENERATION_FIELDS
+
+
+def prepare_for_create(rt: ResourceType, obj: dict[str, Any]) -> None:
+    """Reset what a client may not set on create, and give the initial status."""
+    key = (rt.group, rt.kind)
+    if tracks_generation(rt):
+        obj["metadata"]["generation"] = 1
+    if key == ("", "Pod"):
+        obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj.get("spec", {}))}
+    elif key == ("", "Namespace"):
+        obj["status"] = {"phase": "Active"}
+    elif key == ("", "Service"):
+        obj["status"] = {"loadBalancer": {}}
+    elif key in (("apps", "Deployment"), ("apps", "ReplicaSet"), ("", "ReplicationController")):
+        obj["status"] = {"replicas": 0} if key == ("", "ReplicationController") else {}
+    elif has_status_subresource(rt):
+        obj.pop("status", None)
+
+
+def prepare_for_update(
+    rt: ResourceType, new: dict[str, Any], old: dict[str, Any], *, subresource: str
+) -> None:
+    """Keep what this endpoint may not change, and bump generation on spec changes."""
+    if subresource == "status":
+        status = new.get("status")
+        meta = new["metadata"]
+        new.clear()
+        new.update(copy.deepcopy(old))
+        # The status endpoint also carries label and annotation changes in the real server
+        # only for a few kinds; keep them from the old object, as most strategies do.
+        new["metadata"]["resourceVersion"] = meta.get("resourceVersion", "")
+        if status is None:
+            new.pop("status", None)
+        else:
+            new["status"] = status
+        return
+    if has_status_subresource(rt):
+        if "status" in old:
+            new["status"] = copy.deepcopy(old["status"])
+        else:
+            new.pop("status", None)
+    fields = _GENERATION_FIELDS.get((rt.group, rt.kind))
+    if fields is None:
+        return
+    generation = int(old["metadata"].get("generation", 1))
+    changed = any(new.get(f) != old.get(f) for f in fields)
+    new["metadata"]["generation"] = generation + 1 if changed else generation
+
+
+def graceful_delete_seconds(rt: ResourceType, obj: dict[str, Any], requested: int | None) -> int:
+    """The grace period a delete gets: only pods bound to a node wait for their kubelet."""
+    if (rt.group, rt.kind) != ("", "Pod"):
+        return 0
+    spec = obj.get("spec", {})
+    if not spec.get("nodeName"):
+        return 0
+    if obj.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+        return 0
+    if requested is not None:
+        return max(requested, 0)
+    return int(spec.get("terminationGracePeriodSeconds", 30))
+
+
+def qos_class(spec: dict[str, Any]) -> str:
+    """The pod's QoS class, from its containers' requests and limits."""
+    containers = list(spec.get("containers", [])) + list(spec.get("initContainers", []))
+    requests_any = False
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources", {})
+        limits = res.get("limits", {})
+        requests = res.get("requests", {})
+        if limits or requests:
+            requests_any = True
+        for name in ("cpu", "memory"):
+            if name not in limits or (name in requests and requests[name] != limits[name]):
+                guaranteed = False
+    if not requests_any:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"

@@ -1,0 +1,155 @@
+"""The watch response: newline-delimited JSON events on a chunked HTTP stream.
+
+Owns the wire side of a watch: Table or plain objects per the Accept header, BOOKMARK
+events only when ``allowWatchBookmarks=true`` (an unrequested one shows up as a bogus row
+in ``kubectl get -w``), ``timeoutSeconds``, and an ERROR event (410 Expired) when the store
+drops a watcher that fell behind, so informers relist. The event source is drained by one
+pump task owned by this handler, so waiting for a bookmark tick never cancels the source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+
+from kubeproc.api import printers
+from kubeproc.api.errors import Gone, StatusError
+from kubeproc.api.resources import ResourceType
+from kubeproc.apiserver import media
+from kubeproc.apiserver.objects import WatchEvent
+from kubeproc.storage import StoreClosed, WatcherTooSlow
+from kubeproc.util.clock import Clock
+
+BOOKMARK_INTERVAL = 30.0
+_QUEUE_BOUND = 256
+
+
+class _End:
+    """Marks the end of the event source, with the error that ended it, if any."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+def _line(event_type: str, obj: dict[str, Any]) -> bytes:
+    return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+async def _pump(events: AsyncIterator[WatchEvent], queue: asyncio.Queue[WatchEvent | _End]) -> None:
+    try:
+        async for ev in events:
+            await queue.put(ev)
+    except (WatcherTooSlow, StoreClosed, StatusError) as err:
+        await queue.put(_End(err))
+    else:
+        await queue.put(_End())
+    finally:
+        with contextlib.suppress(Exception):
+            await events.aclose()  # type: ignore[attr-defined]
+
+
+def _timeout(query: Any) -> float | None:
+    raw = query.get("timeoutSeconds")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        return None
+
+
+def _next_wait(bookmarks: bool, deadline: float | None, clock: Clock) -> float | None:
+    """How long to wait for the next event: until a bookmark is due or the watch times out."""
+    wait = BOOKMARK_INTERVAL if bookmarks else None
+    if deadline is not None:
+        left = deadline - clock.monotonic()
+        wait = left if wait is None else min(wait, left)
+    return wait
+
+
+def _table_row(
+    rt: ResourceType, obj: dict[str, Any], clock: Clock, include_object: str, *, with_columns: bool
+) -> dict[str, Any]:
+    """One watch event's Table: columns on the first event only, as the real server sends."""
+    return printers.table(
+        rt,
+        [obj],
+        now=clock.now(),
+        resource_version=str(obj["metadata"].get("resourceVersion", "")),
+        continue_token=None,
+        include_object=include_object,
+        include_columns=with_columns,
+    )
+
+
+async def serve(
+    request: web.Request,
+    rt: ResourceType,
+    events: AsyncIterator[WatchEvent],
+    *,
+    store_revision: Callable[[], int],
+    clock: Clock,
+) -> web.StreamResponse:
+    query = request.query
+    bookmarks = query.get("allowWatchBookmarks", "") in ("true", "1")
+    timeout = _timeout(query)
+    as_table = media.wants_table(media.parse_accept(request.headers.get("Accept")))
+    include_object = query.get("includeObject", "Metadata")
+
+    response = web.StreamResponse(status=200)
+    response.content_type = "application/json"
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    columns_sent = False
+    last_rv = 0
+    queue: asyncio.Queue[WatchEvent | _End] = asyncio.Queue(_QUEUE_BOUND)
+    pump = asyncio.create_task(_pump(events, queue), name="watch-pump")
+    deadline = None if timeout is None else clock.monotonic() + timeout
+    try:
+        while True:
+            wait = _next_wait(bookmarks, deadline, clock)
+            if wait is not None and wait <= 0:
+                break
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=wait)
+            except TimeoutError:
+                if bookmarks:
+                    rv = max(last_rv, store_revision())
+                    await response.write(
+                        _line(
+                            "BOOKMARK",
+                            {
+                                "kind": rt.kind,
+                                "apiVersion": rt.api_version,
+                                "metadata": {"resourceVersion": str(rv)},
+                            },
+                        )
+                    )
+                continue
+            if isinstance(item, _End):
+                if isinstance(item.error, WatcherTooSlow):
+                    gone = Gone("too old resource version: the watch fell behind; relist")
+                    await response.write(_line("ERROR", gone.status()))
+                elif isinstance(item.error, StatusError):
+                    await response.write(_line("ERROR", item.error.status()))
+                break
+            last_rv = max(last_rv, item.revision)
+            obj = item.object
+            if as_table:
+                obj = _table_row(rt, obj, clock, include_object, with_columns=not columns_sent)
+                columns_sent = True
+            await response.write(_line(item.type, obj))
+        with contextlib.suppress(ConnectionResetError):
+            await response.write_eof()
+    except ConnectionResetError:
+        pass
+    finally:
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
+    return response

@@ -1,0 +1,137 @@
+"""Real nodes and real kubectl binaries for the end-to-end tests.
+
+A ``Node`` is a ``kubeproc up --detach`` with its own data dir and port, stopped by that
+data dir in teardown. ``Kubectl`` runs one installed kubectl binary against it with its
+own HOME, so discovery caches never leak between tests or versions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+KUBEPROC = [sys.executable, "-m", "kubeproc"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def kubectl_binaries(min_minor: int = 29) -> dict[str, Path]:
+    """The versioned kubectl binaries installed beside the one on PATH: {"1.31": path}."""
+    found: dict[str, Path] = {}
+    wrapper = shutil.which("kubectl")
+    if wrapper is None:
+        return found
+    for path in sorted(Path(os.path.realpath(wrapper)).parent.glob("kubectl.1.*")):
+        m = re.fullmatch(r"kubectl\.(1\.(\d+))", path.name)
+        if m and int(m.group(2)) >= min_minor and os.access(path, os.X_OK):
+            found[m.group(1)] = path
+    return found
+
+
+def wait_for(
+    condition: Callable[[], Any],
+    timeout: float = 20.0,
+    interval: float = 0.1,
+    what: str = "condition",
+) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+@dataclass
+class Result:
+    rc: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class Node:
+    def __init__(self, base: Path, port: int | None = None) -> None:
+        self.data_dir = base / "data"
+        self.port = port or free_port()
+        self.home = base / "home"
+        self.home.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.data_dir / "kubeconfig"
+
+    def cli(self, *args: str, timeout: float = 90) -> Result:
+        proc = subprocess.run(
+            [*KUBEPROC, *args, "--data-dir", str(self.data_dir), "--port", str(self.port)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "HOME": str(self.home)},
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def up(self) -> Result:
+        return self.cli("up", "--detach")
+
+    def down(self) -> Result:
+        return self.cli("down")
+
+    def token(self) -> str:
+        return (self.data_dir / "pki" / "token").read_text().strip()
+
+
+class Kubectl:
+    def __init__(self, binary: Path, node: Node, home: Path) -> None:
+        self.binary = binary
+        self.node = node
+        self.home = home
+        home.mkdir(parents=True, exist_ok=True)
+
+    def __call__(
+        self,
+        *args: str,
+        stdin: str | None = None,
+        timeout: float = 60,
+        env: dict[str, str] | None = None,
+    ) -> Result:
+        proc = subprocess.run(
+            [str(self.binary), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={
+                **os.environ,
+                "HOME": str(self.home),
+                "KUBECONFIG": str(self.node.kubeconfig),
+                **(env or {}),
+            },
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def ok(self, *args: str, stdin: str | None = None, **kw: Any) -> Result:
+        res = self(*args, stdin=stdin, **kw)
+        assert res.rc == 0, f"kubectl {' '.join(args)} failed rc={res.rc}\n{res.err}\n{res.out}"
+        return res
