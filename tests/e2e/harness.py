@@ -42,6 +42,11 @@ def kubectl_binaries(min_minor: int = 29) -> dict[str, Path]:
     return found
 
 
+def squash(text: str) -> str:
+    """Collapse runs of spaces: kubectl's column alignment depends on the widest key."""
+    return re.sub(r"[ \t]+", " ", text)
+
+
 def wait_for(
     condition: Callable[[], Any],
     timeout: float = 20.0,

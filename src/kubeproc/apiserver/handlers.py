@@ -251,7 +251,7 @@ class ResourceHandler:
     async def _create(
         self, request: web.Request, rt: ResourceType, info: RequestInfo
     ) -> web.Response:
-        body = media.decode_object(await self._body(request), request.content_type)
+        body = media.decode_object(await self._body(request), request.headers.get("Content-Type"))
         self._check_type(rt, body)
         headers = self._check_fields(request, rt, body)
         obj = self.objects.create(
@@ -265,7 +265,7 @@ class ResourceHandler:
     async def _update(
         self, request: web.Request, rt: ResourceType, info: RequestInfo, *, subresource: str
     ) -> web.Response:
-        body = media.decode_object(await self._body(request), request.content_type)
+        body = media.decode_object(await self._body(request), request.headers.get("Content-Type"))
         self._check_type(rt, body)
         headers = self._check_fields(request, rt, body)
         obj = self.objects.update(
@@ -290,7 +290,7 @@ class ResourceHandler:
     async def _patch(
         self, request: web.Request, rt: ResourceType, info: RequestInfo, *, subresource: str
     ) -> web.Response:
-        kind = media.patch_type(request.content_type)
+        kind = media.patch_type(request.headers.get("Content-Type"))
         patch = media.decode_patch(await self._body(request), kind)
         opts = self._write_options(request)
         headers: dict[str, str] = {}
@@ -323,7 +323,7 @@ class ResourceHandler:
         raw = await self._body(request)
         body: dict[str, Any] = {}
         if raw.strip():
-            body = media.decode_object(raw, request.content_type)
+            body = media.decode_object(raw, request.headers.get("Content-Type"))
         query = request.query
         grace = body.get("gracePeriodSeconds")
         if grace is None and "gracePeriodSeconds" in query:
@@ -413,7 +413,7 @@ class ResourceHandler:
     async def _bind(
         self, request: web.Request, rt: ResourceType, info: RequestInfo
     ) -> web.Response:
-        body = media.decode_object(await self._body(request), request.content_type)
+        body = media.decode_object(await self._body(request), request.headers.get("Content-Type"))
         node = (body.get("target") or {}).get("name", "")
         if not node:
             raise Invalid.of("Binding", "", info.name, [required("target.name")])

@@ -75,7 +75,7 @@ async def handle(
         raise MethodNotAllowed("the server does not allow this method on the requested resource")
     raw = await handler._body(request)
     if verb is Verb.UPDATE:
-        body = media.decode_object(raw, request.content_type)
+        body = media.decode_object(raw, request.headers.get("Content-Type"))
 
         def put(obj: dict[str, Any]) -> dict[str, Any]:
             rv = str(body.get("metadata", {}).get("resourceVersion") or "")
@@ -86,7 +86,7 @@ async def handle(
 
         mutate = put
     else:
-        kind = media.patch_type(request.content_type)
+        kind = media.patch_type(request.headers.get("Content-Type"))
         patch = media.decode_patch(raw, kind)
 
         def patched(obj: dict[str, Any]) -> dict[str, Any]:

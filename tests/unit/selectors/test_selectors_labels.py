@@ -170,8 +170,7 @@ OBJECT_ERRORS = [
     ),
     (
         {"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]},
-        'values: Invalid value: ["x"]: '
-        "values set must be empty for exists and does not exist",
+        'values: Invalid value: ["x"]: values set must be empty for exists and does not exist',
     ),
     (
         {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]},
