@@ -12,9 +12,12 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +77,16 @@ class Result:
         return json.loads(self.out)
 
 
+@dataclass
+class HttpResult:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
 class Node:
     def __init__(self, base: Path, port: int | None = None) -> None:
         self.data_dir = base / "data"
@@ -104,6 +117,41 @@ class Node:
 
     def token(self) -> str:
         return (self.data_dir / "pki" / "token").read_text().strip()
+
+    def http(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | dict[str, Any] | list[Any] | None = None,
+        *,
+        content_type: str | None = "application/json",
+        headers: dict[str, str] | None = None,
+        token: str | None = "",
+        timeout: float = 30,
+    ) -> HttpResult:
+        """One raw HTTPS request to the node (token: "" = the node's, None = no header)."""
+        ctx = ssl.create_default_context(cafile=str(self.data_dir / "pki" / "ca.crt"))
+        data: bytes | None
+        if isinstance(body, dict | list):
+            data = json.dumps(body).encode()
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = body
+        req = urllib.request.Request(
+            f"https://127.0.0.1:{self.port}{path}", data=data, method=method
+        )
+        if token is not None:
+            req.add_header("Authorization", f"Bearer {token or self.token()}")
+        if data is not None and content_type is not None:
+            req.add_header("Content-Type", content_type)
+        for key, value in (headers or {}).items():
+            req.add_header(key, value)
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=timeout) as resp:
+                return HttpResult(resp.status, dict(resp.headers), resp.read())
+        except urllib.error.HTTPError as err:
+            return HttpResult(err.code, dict(err.headers), err.read())
 
 
 class Kubectl:
