@@ -32,6 +32,8 @@ from kubeproc.api.errors import (
     Gone,
     Invalid,
     NotFound,
+    StatusError,
+    forbidden,
 )
 from kubeproc.api.patch import apply as ssa_apply
 from kubeproc.api.patch import track_update
@@ -148,8 +150,10 @@ class ObjectStore:
         continue_token: str = "",
     ) -> ListResult:
         prefix = rt.prefix(namespace)
-        start_after = _decode_continue(continue_token, self.store.compact_revision)
-        revision = self.store.revision
+        start_after, revision = _decode_continue(continue_token, self.store.compact_revision)
+        # Every page reports the first page's revision: a client that watches from it
+        # then replays the changes made to earlier pages while it paged.
+        revision = revision or self.store.revision
         items: list[dict[str, Any]] = []
         last_key = ""
         more = False
@@ -212,6 +216,18 @@ class ObjectStore:
         body: dict[str, Any],
         opts: WriteOptions,
     ) -> dict[str, Any]:
+        return self._create(rt, namespace, body, opts, applied=None)
+
+    def _create(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        body: dict[str, Any],
+        opts: WriteOptions,
+        *,
+        applied: builtins.list[dict[str, Any]] | None,
+    ) -> dict[str, Any]:
+        """Create; ``applied`` is server-side apply's managedFields, stored in the same write."""
         obj = copy.deepcopy(body)
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
@@ -242,16 +258,18 @@ class ObjectStore:
         if errs:
             raise Invalid.of(rt.kind, rt.group, str(meta.get("name", "")), errs)
         self._check_namespace_active(rt, namespace, str(meta.get("name", "")))
-        now = rfc3339(self.clock.now())
-        obj = track_update(
-            None,
-            obj,
-            manager=opts.field_manager or _manager_from(opts.user_agent),
-            operation="Update",
-            subresource="",
-            api_version=rt.api_version,
-            now=now,
-        )
+        if applied is not None:
+            meta["managedFields"] = applied
+        else:
+            obj = track_update(
+                None,
+                obj,
+                manager=opts.field_manager or _manager_from(opts.user_agent),
+                operation="Update",
+                subresource="",
+                api_version=rt.api_version,
+                now=rfc3339(self.clock.now()),
+            )
         if opts.dry_run:
             if self.store.get(rt.key(namespace, meta["name"])) is not None:
                 raise AlreadyExists.of(rt.group_resource, meta["name"])
@@ -374,7 +392,7 @@ class ObjectStore:
             else:
                 meta.pop(keep, None)
         if old_meta.get("deletionTimestamp"):
-            _check_finalizer_changes(old_meta, meta)
+            _check_finalizer_changes(rt, name, old_meta, meta)
         defaults.apply_defaults(rt, new)
         strategy.prepare_for_update(rt, new, old, subresource=subresource)
         meta = new["metadata"]
@@ -399,11 +417,7 @@ class ObjectStore:
             return old
         if opts.dry_run:
             return new
-        if (
-            meta.get("deletionTimestamp")
-            and not meta.get("finalizers")
-            and not _awaits_kubelet(rt, new)
-        ):
+        if meta.get("deletionTimestamp") and not _deletion_blocked(rt, new):
             return self._remove(rt, namespace, name, new, expected)
         try:
             kv = self.store.update(
@@ -453,9 +467,9 @@ class ObjectStore:
                 )
                 merged.setdefault("metadata", {})["name"] = name
                 managed = merged["metadata"].pop("managedFields", None)
-                created = self.create(rt, namespace, merged, replace(opts, field_manager=manager))
-                if managed is not None and not opts.dry_run:
-                    return self._set_managed(rt, namespace, name, created, managed), True
+                created = self._create(
+                    rt, namespace, merged, replace(opts, field_manager=manager), applied=managed
+                )
                 return created, True
             old = self._present(rt, self._cache.decode(kv))
             merged = ssa_apply(
@@ -484,23 +498,6 @@ class ObjectStore:
                 if "modified" not in err.message:
                     raise
         raise Conflict.modified(rt.group_resource, name)
-
-    def _set_managed(
-        self,
-        rt: ResourceType,
-        namespace: str | None,
-        name: str,
-        obj: dict[str, Any],
-        managed: builtins.list[dict[str, Any]],
-    ) -> dict[str, Any]:
-        new = copy.deepcopy(obj)
-        new["metadata"]["managedFields"] = managed
-        kv = self.store.update(
-            rt.key(namespace, name),
-            _encode(self._to_storage(rt, new)),
-            expected_revision=int(obj["metadata"]["resourceVersion"]),
-        )
-        return self._present(rt, self._cache.decode(kv))
 
     def patch(
         self,
@@ -694,9 +691,10 @@ class ObjectStore:
     ) -> AsyncIterator[WatchEvent]:
         """Events after ``resource_version`` (all current objects first for 0 or "").
 
-        Opening is synchronous so a compacted or malformed resourceVersion fails before
-        the response starts; the snapshot and the subscription are taken with no await
-        between them, so no change can fall in the gap.
+        Opening is synchronous so a malformed resourceVersion fails before the response
+        starts, while a compacted one fails on the first step (an ERROR event in a 200
+        stream, as kube-apiserver answers); the snapshot and the subscription are taken
+        with no await between them, so no change can fall in the gap.
         """
         prefix = rt.prefix(namespace)
         initial: list[dict[str, Any]] = []
@@ -712,7 +710,9 @@ class ObjectStore:
         try:
             watcher = self.store.watch(prefix, start)
         except Compacted as err:
-            raise Gone(f"too old resource version: {start} ({err.compacted})") from None
+            # kube-apiserver accepts such a watch (200) and sends one ERROR event (410
+            # Expired), so clients read it in-stream and relist.
+            return _Failed(Gone(f"too old resource version: {start} ({err.compacted})"))
         return self._events(
             rt, watcher=watcher, initial=initial, start=start, labels=labels, fields=fields
         )
@@ -757,17 +757,51 @@ class ObjectStore:
         now_in = self._matches(rt, obj, labels, fields)
         if ev.prev is None:
             return WatchEvent("ADDED", self._present(rt, obj), ev.revision) if now_in else None
-        was_in = self._matches(rt, json.loads(ev.prev.value), labels, fields)
+        prev = json.loads(ev.prev.value)
+        was_in = self._matches(rt, prev, labels, fields)
         if now_in:
             kind = "MODIFIED" if was_in else "ADDED"
             return WatchEvent(kind, self._present(rt, obj), ev.revision)
         if was_in:
-            return WatchEvent("DELETED", self._present(rt, obj), ev.revision)
+            # As kube-apiserver's cacher: the last state the watcher was shown, at the
+            # revision of the change that moved it out.
+            prev["metadata"]["resourceVersion"] = str(ev.revision)
+            return WatchEvent("DELETED", self._present(rt, prev), ev.revision)
         return None
+
+
+class _Failed:
+    """A watch whose first step raises ``err``; the stream sends it as an ERROR event."""
+
+    def __init__(self, err: StatusError) -> None:
+        self._err = err
+
+    def __aiter__(self) -> _Failed:
+        return self
+
+    async def __anext__(self) -> WatchEvent:
+        raise self._err
 
 
 def _seconds(n: int) -> dt.timedelta:
     return dt.timedelta(seconds=n)
+
+
+def _deletion_blocked(rt: ResourceType, obj: dict[str, Any]) -> bool:
+    """Whether an object being deleted must stay: finalizers, its kubelet, or its content.
+
+    A namespace also waits for ``spec.finalizers`` (emptied through ``/finalize`` once the
+    namespace controller deleted what it held), as the namespace registry's
+    ``ShouldDeleteNamespaceDuringUpdate`` does; without this, dropping a ``foregroundDeletion``
+    or ``orphan`` finalizer would remove a namespace whose content still exists.
+    """
+    if obj["metadata"].get("finalizers") or _awaits_kubelet(rt, obj):
+        return True
+    return _is_namespace(rt) and bool(obj.get("spec", {}).get("finalizers"))
+
+
+def _is_namespace(rt: ResourceType) -> bool:
+    return (rt.group, rt.kind) == ("", "Namespace")
 
 
 def _awaits_kubelet(rt: ResourceType, obj: dict[str, Any]) -> bool:
@@ -781,15 +815,23 @@ def _default_propagation(rt: ResourceType) -> str:
     return "Background"
 
 
-def _check_finalizer_changes(old_meta: dict[str, Any], new_meta: dict[str, Any]) -> None:
-    """Once deletion started, finalizers may only be removed, never added."""
+def _check_finalizer_changes(
+    rt: ResourceType, name: str, old_meta: dict[str, Any], new_meta: dict[str, Any]
+) -> None:
+    """Once deletion started, finalizers may only be removed, never added.
+
+    apimachinery's ``ValidateNoNewFinalizers``: a 422 on ``metadata.finalizers`` naming the
+    new ones as Go prints a sorted ``[]string`` with ``%#v``.
+    """
     old = set(old_meta.get("finalizers") or [])
-    added = [f for f in new_meta.get("finalizers") or [] if f not in old]
+    added = sorted({str(f) for f in new_meta.get("finalizers") or [] if f not in old})
     if added:
-        raise Forbidden(
+        listed = ", ".join(json.dumps(f) for f in added)
+        detail = (
             "no new finalizers can be added if the object is being deleted, found new "
-            f"finalizers {json.dumps(added)}"
+            f"finalizers []string{{{listed}}}"
         )
+        raise Invalid.of(rt.kind, rt.group, name, [forbidden("metadata.finalizers", detail)])
 
 
 def _same_content(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -811,9 +853,10 @@ def _encode_continue(key: str, revision: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_continue(token: str, compacted: int) -> str | None:
+def _decode_continue(token: str, compacted: int) -> tuple[str | None, int]:
+    """Where a continued list starts and the revision of its first page (0: no token)."""
     if not token:
-        return None
+        return None, 0
     try:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded))
@@ -829,4 +872,4 @@ def _decode_continue(token: str, compacted: int) -> str | None:
             "The provided continue parameter is too old to display a consistent list result. "
             "You can start a new list without the continue parameter."
         )
-    return start
+    return start, revision

@@ -84,12 +84,27 @@ def prepare_for_update(
             new["status"] = copy.deepcopy(old["status"])
         else:
             new.pop("status", None)
+    if (rt.group, rt.kind) == ("", "Namespace") and subresource != "finalize":
+        # Only /finalize changes spec.finalizers, as the namespace strategy has it: a plain
+        # update cannot drop the "kubernetes" finalizer and skip emptying the namespace.
+        _keep_namespace_finalizers(new, old)
     fields = _GENERATION_FIELDS.get((rt.group, rt.kind))
     if fields is None:
         return
     generation = int(old["metadata"].get("generation", 1))
     changed = any(new.get(f) != old.get(f) for f in fields)
     new["metadata"]["generation"] = generation + 1 if changed else generation
+
+
+def _keep_namespace_finalizers(new: dict[str, Any], old: dict[str, Any]) -> None:
+    old_spec = old.get("spec") or {}
+    spec = new.get("spec")
+    if not isinstance(spec, dict):
+        spec = new["spec"] = {}
+    if "finalizers" in old_spec:
+        spec["finalizers"] = copy.deepcopy(old_spec["finalizers"])
+    else:
+        spec.pop("finalizers", None)
 
 
 def graceful_delete_seconds(rt: ResourceType, obj: dict[str, Any], requested: int | None) -> int:

@@ -53,14 +53,36 @@ async def _pump(events: AsyncIterator[WatchEvent], queue: asyncio.Queue[WatchEve
             await events.aclose()  # type: ignore[attr-defined]
 
 
+def _bookmark(rt: ResourceType, revision: int) -> bytes:
+    return _line(
+        "BOOKMARK",
+        {
+            "kind": rt.kind,
+            "apiVersion": rt.api_version,
+            "metadata": {"resourceVersion": str(revision)},
+        },
+    )
+
+
+def _error_line(error: BaseException) -> bytes | None:
+    """The ERROR event that ends a watch: 410 Expired for a watcher that fell behind."""
+    if isinstance(error, WatcherTooSlow):
+        error = Gone("too old resource version: the watch fell behind; relist")
+    if isinstance(error, StatusError):
+        return _line("ERROR", error.status())
+    return None  # the store closed: the node is stopping, the stream just ends
+
+
 def _timeout(query: Any) -> float | None:
+    """The watch's lifetime; 0 means the server's default (none here), as kube-apiserver has it."""
     raw = query.get("timeoutSeconds")
     if not raw:
         return None
     try:
-        return max(float(raw), 0.0)
+        seconds = float(raw)
     except ValueError:
         return None
+    return seconds if seconds > 0 else None
 
 
 def _next_wait(bookmarks: bool, deadline: float | None, clock: Clock) -> float | None:
@@ -119,24 +141,18 @@ async def serve(
                 item = await asyncio.wait_for(queue.get(), timeout=wait)
             except TimeoutError:
                 if bookmarks:
-                    rv = max(last_rv, store_revision())
-                    await response.write(
-                        _line(
-                            "BOOKMARK",
-                            {
-                                "kind": rt.kind,
-                                "apiVersion": rt.api_version,
-                                "metadata": {"resourceVersion": str(rv)},
-                            },
-                        )
-                    )
+                    # A bookmark promises every event up to its revision was sent: let the
+                    # pump move what the store just delivered before reading the revision.
+                    await asyncio.sleep(0)
+                    if not queue.empty():
+                        continue
+                    await response.write(_bookmark(rt, max(last_rv, store_revision())))
                 continue
             if isinstance(item, _End):
-                if isinstance(item.error, WatcherTooSlow):
-                    gone = Gone("too old resource version: the watch fell behind; relist")
-                    await response.write(_line("ERROR", gone.status()))
-                elif isinstance(item.error, StatusError):
-                    await response.write(_line("ERROR", item.error.status()))
+                if item.error is not None:
+                    error = _error_line(item.error)
+                    if error is not None:
+                        await response.write(error)
                 break
             last_rv = max(last_rv, item.revision)
             obj = item.object

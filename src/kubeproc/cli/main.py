@@ -3,7 +3,9 @@
 ``up --detach`` starts the node as a session leader writing to ``DATA_DIR/kubeproc.log``
 and returns 0 only once ``/readyz`` answers; every reason it cannot start (port taken,
 data dir not writable, another node on that data dir) is one line on stderr and exit 1.
-``down`` stops the node that holds the data dir and returns once it has exited.
+``down`` stops the node that holds the data dir and returns once its process has exited
+(not merely once the lock is free). A pid reused by another process after the node exited
+is told apart by its start time: ``down`` neither waits on it nor SIGKILLs it.
 """
 
 from __future__ import annotations
@@ -20,16 +22,19 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
-from kubeproc.cluster.node import NodeConfig, NodeError, holder_pid, run_node
+from kubeproc.cluster.datadir import NodeConfig, NodeError, holder_pid, make_data_dir
 
 DEFAULT_PORT = 6443
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
+KILL_TIMEOUT = 10.0
 
 
 def default_data_dir() -> Path:
@@ -57,10 +62,12 @@ def _config(args: argparse.Namespace) -> NodeConfig:
 def precheck(config: NodeConfig) -> str | None:
     """Why the node cannot start here, or None."""
     try:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        probe = config.data_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        make_data_dir(config.data_dir)
+        # A uniquely named probe: two ``up``s racing on one data dir must not trip each other.
+        with tempfile.TemporaryFile(dir=config.data_dir):
+            pass
+    except NodeError as err:
+        return str(err)
     except OSError as err:
         return f"data dir {config.data_dir} is not writable: {err.strerror}"
     pid = holder_pid(config)
@@ -91,13 +98,28 @@ def _readyz(config: NodeConfig) -> bool:
         return False
 
 
-def _log_tail(path: Path, lines: int = 5) -> str:
+def _log_since(path: Path, offset: int) -> str:
+    """The one line that says why the node stopped: its last ``error:`` line, else its last."""
     try:
-        text = path.read_text(errors="replace").strip().splitlines()
+        with path.open("rb") as f:
+            f.seek(offset)
+            lines = f.read().decode(errors="replace").strip().splitlines()
     except OSError:
         return ""
-    errors = [ln for ln in text if ln.startswith("error:")]
-    return "\n".join(errors[-1:] or text[-lines:])
+    errors = [ln for ln in lines if ln.startswith("error:")]
+    return (errors or lines or [""])[-1].removeprefix("error: ")
+
+
+def _stop_child(child: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, a grace period, SIGKILL; always reaped."""
+    if child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def up_detached(args: argparse.Namespace, config: NodeConfig) -> int:
@@ -119,6 +141,8 @@ def up_detached(args: argparse.Namespace, config: NodeConfig) -> int:
     if args.verbose:
         cmd.append("-v")
     with config.log_path.open("ab") as log_file:
+        # Only this start's lines explain this start's failure; the log is appended to.
+        log_offset = log_file.tell()
         child = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
@@ -126,23 +150,34 @@ def up_detached(args: argparse.Namespace, config: NodeConfig) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    try:
+        problem = _await_ready(child, config, log_offset)
+    except BaseException:
+        _stop_child(child)
+        raise
+    if problem:
+        _stop_child(child)
+        return _fail(problem)
+    print(f"kubeproc node {config.node_name} is up at {config.server} (pid {child.pid})")
+    print(f"  export KUBECONFIG={config.kubeconfig_path}")
+    return 0
+
+
+def _await_ready(child: subprocess.Popen[bytes], config: NodeConfig, log_offset: int) -> str | None:
+    """None once our node answers ``/readyz``; else why it never will.
+
+    "Ours": the child holds the data dir. Another ``up`` racing on the same data dir and
+    port could otherwise answer for a child that is about to fail.
+    """
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if child.poll() is not None:
-            detail = _log_tail(config.log_path)
-            return _fail(
-                detail.removeprefix("error: ")
-                or f"the node exited with code {child.returncode}; see {config.log_path}"
-            )
-        if _readyz(config):
-            print(f"kubeproc node {config.node_name} is up at {config.server} (pid {child.pid})")
-            print(f"  export KUBECONFIG={config.kubeconfig_path}")
-            return 0
+            why = _log_since(config.log_path, log_offset)
+            return why or f"the node exited with code {child.returncode}; see {config.log_path}"
+        if holder_pid(config) == child.pid and _readyz(config):
+            return None
         time.sleep(0.1)
-    child.terminate()
-    return _fail(
-        f"the node did not become ready within {READY_TIMEOUT:.0f}s; see {config.log_path}"
-    )
+    return f"the node did not become ready within {READY_TIMEOUT:.0f}s; see {config.log_path}"
 
 
 def up_foreground(config: NodeConfig) -> int:
@@ -150,11 +185,15 @@ def up_foreground(config: NodeConfig) -> int:
     if problem:
         return _fail(problem)
 
+    # Here, not at the top: the node's imports take a second that down and the
+    # up --detach parent do without.
+    from kubeproc.cluster.node import run_node  # noqa: PLC0415
+
     async def main() -> None:
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await run_node(config)
@@ -178,26 +217,65 @@ def _startup_message(err: BaseException) -> str:
 
 
 def down(config: NodeConfig) -> int:
-    pid = holder_pid(config)
+    pid = _holder_named(config)
     if pid is None:
         print(f"no kubeproc node is running with data dir {config.data_dir}")
         return 0
     if pid <= 0:
         return _fail(f"the node holding {config.data_dir} left no pid file; stop it by hand")
+    started = _start_time(pid)
+
+    def stopped() -> bool:
+        # The lock is released before the process is gone: wait for both.
+        return holder_pid(config) is None and (started is None or _start_time(pid) != started)
+
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        if holder_pid(config) is None:
-            print(f"kubeproc node stopped (data dir {config.data_dir})")
-            return 0
+    if _poll(stopped, STOP_TIMEOUT):
+        print(f"kubeproc node stopped (data dir {config.data_dir})")
+        return 0
+    if started is not None and _start_time(pid) == started:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if _poll(stopped, KILL_TIMEOUT):
+        print(f"kubeproc node killed after {STOP_TIMEOUT:.0f}s (data dir {config.data_dir})")
+        return 0
+    return _fail(f"the node (pid {pid}) did not stop; it still holds {config.data_dir}")
+
+
+def _holder_named(config: NodeConfig) -> int | None:
+    """``holder_pid``, giving a node that is starting a moment to write its pid file."""
+    pid = holder_pid(config)
+    deadline = time.monotonic() + 2.0
+    while pid is not None and pid <= 0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    while holder_pid(config) is not None and time.monotonic() < deadline + 10:
+        pid = holder_pid(config)
+    return pid
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of process ``pid`` while it runs; None once it has exited.
+
+    Comparing start times tells the node apart from a later process given the same pid;
+    a zombie (exited, not yet reaped by whoever adopted it) counts as exited.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # after "pid (comm)": state is field 3
+    if len(fields) < 20 or fields[0] in {"Z", "X"}:
+        return None
+    return fields[19]  # field 22, starttime
+
+
+def _poll(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.05)
-    print(f"kubeproc node killed after {STOP_TIMEOUT:.0f}s (data dir {config.data_dir})")
-    return 0
+    return True
 
 
 def parser() -> argparse.ArgumentParser:
@@ -240,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
         return down(config)
     except KeyboardInterrupt:
         return 130
+    except OSError as err:  # the data dir or its files unreadable: say so, in one line
+        where = f": {err.filename}" if err.filename else ""
+        return _fail(f"{err.strerror or err}{where}")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,10 @@ def ensure_credentials(pki_dir: Path) -> Credentials:
     if not creds.token_file.exists():
         _write_private(creds.token_file, (secrets.token_urlsafe(32) + "\n").encode())
     if creds.ca_cert.exists() and creds.server_cert.exists() and creds.server_key.exists():
+        # Kept from an earlier start, perhaps copied or restored with looser modes.
+        for private in (pki_dir / "ca.key", creds.server_key, creds.token_file):
+            if private.exists():
+                private.chmod(0o600)
         return creds
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())

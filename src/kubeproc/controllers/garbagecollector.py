@@ -2,8 +2,9 @@
 
 - A dependent whose owners are all gone (absent, or present with another uid) is deleted
   in the background; owners that are gone are dropped from a dependent that still has one.
-- An owner being deleted with ``foregroundDeletion`` waits for its dependents: they are
-  deleted (foreground too), and the finalizer is removed once none is left.
+- An owner being deleted with ``foregroundDeletion`` has its dependents deleted, and the
+  finalizer is removed once none whose reference sets ``blockOwnerDeletion`` is left (the
+  others do not hold it up, as in Kubernetes).
 - An owner being deleted with ``orphan`` has its references removed from every dependent,
   then loses the finalizer.
 
@@ -101,7 +102,7 @@ class GarbageCollector:
         busy = False
         for n in nodes:
             if n.obj["metadata"].get("deletionTimestamp"):
-                busy |= await self._finish_owner(n, dependents.get(n.uid, []))
+                busy |= await self._finish_owner(n, dependents)
             if n.owners:
                 await self._check_dependent(n, by_uid)
         return busy
@@ -162,16 +163,23 @@ class GarbageCollector:
             },
         )
 
-    async def _finish_owner(self, owner: Node, deps: list[Node]) -> bool:
+    async def _finish_owner(self, owner: Node, dependents: dict[str, list[Node]]) -> bool:
         finalizers = owner.finalizers
+        deps = dependents.get(owner.uid, [])
         try:
             if "foregroundDeletion" in finalizers:
-                live = [d for d in deps if not d.obj["metadata"].get("deletionTimestamp")]
-                for d in live:
+                for d in deps:
+                    if d.obj["metadata"].get("deletionTimestamp"):
+                        continue
+                    # A dependent with dependents of its own is emptied the same way.
+                    policy = "Foreground" if dependents.get(d.uid) else "Background"
                     await self.client.delete(
-                        d.rt, d.namespace, d.name, options={"propagationPolicy": "Foreground"}
+                        d.rt,
+                        d.namespace,
+                        d.name,
+                        options={"propagationPolicy": policy, "preconditions": {"uid": d.uid}},
                     )
-                if deps:
+                if any(_blocks(d, owner.uid) for d in deps):
                     return True
                 await self._drop_finalizer(owner, "foregroundDeletion")
             elif "orphan" in finalizers:
@@ -197,3 +205,11 @@ class GarbageCollector:
                 }
             },
         )
+
+
+def _blocks(dependent: Node, owner_uid: str) -> bool:
+    """Whether ``dependent`` holds up its owner's foreground deletion (blockOwnerDeletion)."""
+    return any(
+        str(ref.get("uid")) == owner_uid and ref.get("blockOwnerDeletion") is True
+        for ref in dependent.owners
+    )

@@ -125,6 +125,20 @@ def _read(path: str) -> str:
         return ""
 
 
+def merge_status(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The new status, keeping each condition's transition time while its status holds."""
+    before = {c.get("type"): c for c in old.get("conditions") or []}
+    merged = dict(new)
+    conditions = []
+    for cond in new.get("conditions") or []:
+        prev = before.get(cond.get("type"))
+        if prev is not None and prev.get("status") == cond.get("status"):
+            cond = {**cond, "lastTransitionTime": prev.get("lastTransitionTime")}
+        conditions.append(cond)
+    merged["conditions"] = conditions
+    return merged
+
+
 class NodeStatus:
     """Registers the node once, then renews its Lease every ten seconds."""
 
@@ -151,7 +165,7 @@ class NodeStatus:
             )
         except errors.AlreadyExists:
             node = await self.client.get(self.nodes_rt, None, self.node_name)
-        node["status"] = body["status"]
+        node["status"] = merge_status(node.get("status") or {}, body["status"])
         node = await self.client.update(
             self.nodes_rt, None, self.node_name, node, subresource="status"
         )
