@@ -133,8 +133,9 @@ def merge_status(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     for cond in new.get("conditions") or []:
         prev = before.get(cond.get("type"))
         if prev is not None and prev.get("status") == cond.get("status"):
-            cond = {**cond, "lastTransitionTime": prev.get("lastTransitionTime")}
-        conditions.append(cond)
+            conditions.append({**cond, "lastTransitionTime": prev.get("lastTransitionTime")})
+        else:
+            conditions.append(cond)
     merged["conditions"] = conditions
     return merged
 
