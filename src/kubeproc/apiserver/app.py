@@ -1,9 +1,10 @@
 """The API server: routes, authentication, error translation, and the HTTPS listener.
 
-Owns the HTTP surface outside resource paths (``/version``, health, discovery, OpenAPI)
-and the two middlewares every request passes: bearer-token authentication (401 as a
-``Status``) and the one place a failure becomes a response (a ``StatusError`` as its
-``Status``, anything else as a 500 ``InternalError`` that is logged, never a traceback).
+Owns the HTTP surface outside resource paths (``/version``, health, discovery, OpenAPI
+v3 and an empty v2) and the two middlewares every request passes: bearer-token
+authentication (401 as a ``Status``) and the one place a failure becomes a response (a
+``StatusError`` as its ``Status``, serialized as Go does, anything else as a 500
+``InternalError`` that is logged, never a traceback).
 ``ApiServer.run`` owns the listener for its lifetime.
 """
 
@@ -14,6 +15,7 @@ import hmac
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -41,7 +43,44 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def error_response(err: StatusError) -> web.Response:
-    return json_response(err.status(), err.code, err.headers or None)
+    return json_response(status_body(err), err.code, err.headers or None)
+
+
+# StatusDetails fields Go leaves out when empty (all ``omitempty``).
+_OMIT_EMPTY = {"name": "", "group": "", "kind": "", "uid": "", "causes": [], "retryAfterSeconds": 0}
+
+
+def status_body(err: StatusError) -> dict[str, Any]:
+    """The ``Status`` as kube-apiserver serializes it.
+
+    Empty detail fields are omitted, and a ``details`` that is present but empty stays as
+    ``{}`` (a generic 404 or 405 carries one).
+    """
+    body = err.status()
+    if err.details is None:
+        return body
+    details = {k: v for k, v in err.details.items() if _OMIT_EMPTY.get(k, object()) != v}
+    code = body.pop("code")
+    body.pop("details", None)
+    return {**body, "details": details, "code": code}
+
+
+# A valid, empty OpenAPI v2 document (gnostic's openapi_v2.Document in protobuf: swagger,
+# info{title, version}, paths{}). kubectl falls back to it to validate kinds the v3
+# documents do not describe; finding no schema there it skips client-side validation, so
+# a manifest of an unknown kind gets kubectl's own "no matches for kind" error.
+def _openapi_v2_document() -> bytes:
+    def field(number: int, payload: bytes) -> bytes:
+        return bytes([number << 3 | 2, len(payload)]) + payload
+
+    version = str(version_info()["gitVersion"]).encode()
+    info = field(1, b"Kubernetes") + field(2, version)
+    return field(1, b"2.0") + field(2, info) + field(8, b"")
+
+
+# kubectl asks with the deprecated "@v1.0" name; the reply names the type Go can parse.
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+OPENAPI_V2_REPLY = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 
 class _Routes:
@@ -128,6 +167,15 @@ class _Routes:
             raise _not_found()
         return json_response(body)
 
+    async def openapi_v2(self, request: web.Request) -> web.Response:
+        accept = request.headers.get("Accept", "")
+        if OPENAPI_V2_PROTOBUF in accept or OPENAPI_V2_REPLY in accept:
+            return web.Response(
+                body=_openapi_v2_document(), headers={"Content-Type": OPENAPI_V2_REPLY}
+            )
+        info = {"title": "Kubernetes", "version": version_info()["gitVersion"]}
+        return json_response({"swagger": "2.0", "info": info, "paths": {}})
+
     async def openapi_v3(self, request: web.Request) -> web.Response:
         sub = request.path.removeprefix("/openapi/v3").strip("/")
         if not sub:
@@ -169,6 +217,7 @@ def build_app(
         add(path, routes.health)
     for path in ("/api", "/api/", "/apis", "/apis/"):
         add(path, routes.api_root)
+    add("/openapi/v2", routes.openapi_v2)
     add("/openapi/v3", routes.openapi_v3)
     add("/openapi/v3/{tail:.*}", routes.openapi_v3)
     app.router.add_route("*", "/api/{tail:.+}", routes.group_or_resources)

@@ -3,13 +3,15 @@
 Owns the REST verbs on ``/api/v1/...`` and ``/apis/<g>/<v>/...`` for every served kind and
 the generic subresources (status, scale, binding). Query parameters, media types and
 response codes follow kube-apiserver (201 on create, 202 for a deletion still in
-progress, Tables for ``as=Table``). Every failure leaves as a ``StatusError``; the app's
-middleware renders it.
+progress, Tables for ``as=Table``). A write is refused in kube-apiserver's order, since
+clients see whichever check fails first: media type (415), size (413), options (422), the
+decoder (400, ``decoding``), ``fieldValidation`` (``fieldvalidation``), namespace
+admission (404), then validation in the object store (422). Every failure leaves as a
+``StatusError``; the app's middleware renders it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -29,9 +31,15 @@ from kubeproc.api.errors import (
 from kubeproc.api.patch import json_merge, json_patch, strategic_merge
 from kubeproc.api.resources import Registry, ResourceType
 from kubeproc.api.selectors import FieldSelector, LabelSelector, check_field_selector
-from kubeproc.apiserver import media, scale, watchstream
+from kubeproc.apiserver import decoding, fieldvalidation, media, scale, watchstream
 from kubeproc.apiserver.objects import DeleteOptions, ObjectStore, WriteOptions
-from kubeproc.apiserver.requestinfo import RequestInfo, Verb, parse_resource_path, verb_for
+from kubeproc.apiserver.requestinfo import (
+    RequestInfo,
+    Verb,
+    parse_resource_path,
+    routed,
+    verb_for,
+)
 from kubeproc.apiserver.responses import json_response
 from kubeproc.util.clock import Clock
 
@@ -40,6 +48,13 @@ MAX_BODY_BYTES = 3 * 1024 * 1024
 
 def not_found_path() -> NotFound:
     return NotFound("the server could not find the requested resource", details={})
+
+
+def method_not_allowed() -> MethodNotAllowed:
+    """go-restful's 405 for a path that exists without this method (no details)."""
+    return MethodNotAllowed(
+        "the server does not allow this method on the requested resource", details={}
+    )
 
 
 class ResourceHandler:
@@ -64,11 +79,8 @@ class ResourceHandler:
         query = request.query
         watch = query.get("watch", "") in ("true", "1")
         verb = verb_for(request.method, info, watch=watch)
-        if verb is None:
-            raise MethodNotAllowed(
-                "the server does not allow this method on the requested resource",
-                details={"kind": rt.plural},
-            )
+        if verb is None or not routed(rt, info, verb):
+            raise method_not_allowed()
         if info.subresource:
             return await self._subresource(request, rt, info, verb)
         if verb is Verb.WATCH:
@@ -79,11 +91,6 @@ class ResourceHandler:
             obj = self.objects.get(rt, info.namespace, info.name)
             return self._object_response(request, rt, obj)
         if verb is Verb.CREATE:
-            if info.name:
-                raise MethodNotAllowed(
-                    "the server does not allow this method on the requested resource",
-                    details={"kind": rt.plural, "name": info.name},
-                )
             return await self._create(request, rt, info)
         if verb is Verb.UPDATE:
             return await self._update(request, rt, info, subresource="")
@@ -198,10 +205,16 @@ class ResourceHandler:
     async def _body(self, request: web.Request) -> bytes:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             raise _too_large()
-        data = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(data) > MAX_BODY_BYTES:
-            raise _too_large()
-        return data
+        # ``content.read(n)`` returns whatever has arrived so far, not the whole body: a
+        # body spanning several TLS records would be cut short. Read to the end, capped.
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise _too_large()
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _write_options(self, request: web.Request) -> WriteOptions:
         return WriteOptions(
@@ -211,68 +224,65 @@ class ResourceHandler:
             user_agent=request.headers.get("User-Agent", ""),
         )
 
-    def _check_fields(
-        self, request: web.Request, rt: ResourceType, obj: dict[str, Any]
-    ) -> dict[str, str]:
-        """Apply ``fieldValidation``: Strict rejects unknown fields, Warn reports them."""
-        mode = request.query.get("fieldValidation", "Warn") or "Warn"
-        if mode not in ("Strict", "Warn", "Ignore"):
-            raise BadRequest(
-                f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got {mode!r}'
-            )
-        if mode == "Ignore":
-            return {}
-        unknown = openapi.unknown_fields(rt.group, rt.version, rt.kind, obj)
-        if not unknown:
-            return {}
-        if mode == "Strict":
-            raise BadRequest(openapi.strict_decoding_message(rt.kind, rt.version, unknown))
-        warnings = ", ".join(
-            f"299 - {json.dumps(text)}" for text in openapi.strict_warnings(unknown)
-        )
-        return {"Warning": warnings}
+    async def _decoded(
+        self, request: web.Request, rt: ResourceType, options_kind: str
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """A create or update body, through the decoder's checks in kube-apiserver's order.
 
-    def _check_type(self, rt: ResourceType, obj: dict[str, Any]) -> None:
-        kind = obj.get("kind")
-        api_version = obj.get("apiVersion")
-        if kind and kind != rt.kind:
+        415 for the media type, 413 for the size, 422 for the options, then the decoder's
+        400s, then ``fieldValidation``. Returns the object (unknown fields dropped unless
+        refused) and the ``Warning`` headers to send.
+        """
+        media_type = media.body_media_type(request.headers.get("Content-Type"))
+        raw = await self._body(request)
+        directive = fieldvalidation.mode(request, options_kind)
+        try:
+            obj = media.decode_object(raw, media_type)
+        except media.BodyError as err:
+            raise decoding.unrecognized(rt.kind, err.message, raw) from None
+        kind, version = decoding.check_body(rt, obj, raw)
+        headers = fieldvalidation.check_write(
+            directive, rt, obj, data_kind=kind, data_version=version
+        )
+        return openapi.prune_unknown(rt.group, rt.version, rt.kind, obj), headers
+
+    def _admit_namespace(self, rt: ResourceType, namespace: str | None, obj: Any) -> None:
+        """The create-time checks that precede validation: namespace match, then existence.
+
+        kube-apiserver checks the body's namespace in the handler and the namespace's
+        existence in admission (NamespaceLifecycle), both before the object is validated, so
+        a bad object in a missing namespace is a 404, not a 422.
+        """
+        if not rt.namespaced or namespace is None:
+            return
+        meta = obj.get("metadata") if isinstance(obj, dict) else None
+        given = meta.get("namespace") if isinstance(meta, dict) else None
+        if given and given != namespace:
             raise BadRequest(
-                f"the API version in the data ({api_version}) does not match the expected API "
-                f"version ({rt.api_version})"
-                if api_version and api_version != rt.api_version
-                else f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
+                "the namespace of the provided object does not match the namespace sent on "
+                "the request"
             )
-        if api_version and api_version != rt.api_version:
-            raise BadRequest(
-                f"the API version in the data ({api_version}) does not match the expected API "
-                f"version ({rt.api_version})"
-            )
+        ns_type = self.registry.get("", "v1", "namespaces")
+        if ns_type is not None and self.objects.try_get(ns_type, None, namespace) is None:
+            raise NotFound.of(ns_type.group_resource, namespace)
 
     async def _create(
         self, request: web.Request, rt: ResourceType, info: RequestInfo
     ) -> web.Response:
-        body = media.decode_object(await self._body(request), request.headers.get("Content-Type"))
-        self._check_type(rt, body)
-        headers = self._check_fields(request, rt, body)
-        obj = self.objects.create(
-            rt,
-            info.namespace,
-            openapi.prune_unknown(rt.group, rt.version, rt.kind, body),
-            self._write_options(request),
-        )
+        body, headers = await self._decoded(request, rt, "CreateOptions")
+        self._admit_namespace(rt, info.namespace, body)
+        obj = self.objects.create(rt, info.namespace, body, self._write_options(request))
         return self._object_response(request, rt, obj, 201, headers)
 
     async def _update(
         self, request: web.Request, rt: ResourceType, info: RequestInfo, *, subresource: str
     ) -> web.Response:
-        body = media.decode_object(await self._body(request), request.headers.get("Content-Type"))
-        self._check_type(rt, body)
-        headers = self._check_fields(request, rt, body)
+        body, headers = await self._decoded(request, rt, "UpdateOptions")
         obj = self.objects.update(
             rt,
             info.namespace,
             info.name,
-            openapi.prune_unknown(rt.group, rt.version, rt.kind, body),
+            body,
             self._write_options(request),
             subresource=subresource,
         )
@@ -291,27 +301,28 @@ class ResourceHandler:
         self, request: web.Request, rt: ResourceType, info: RequestInfo, *, subresource: str
     ) -> web.Response:
         kind = media.patch_type(request.headers.get("Content-Type"))
-        patch = media.decode_patch(await self._body(request), kind)
+        raw = await self._body(request)
+        directive = fieldvalidation.mode(request, "PatchOptions")
+        strict = directive != fieldvalidation.IGNORE
+        patch = media.decode_patch(raw, kind, strict=strict)
         opts = self._write_options(request)
-        headers: dict[str, str] = {}
         if kind is media.PatchType.APPLY_YAML:
-            self._check_type(rt, patch)
-            headers = self._check_fields(request, rt, patch)
-            obj, created = self.objects.apply(
-                rt,
-                info.namespace,
-                info.name,
-                openapi.prune_unknown(rt.group, rt.version, rt.kind, patch),
-                opts,
-                subresource=subresource,
-            )
-            return self._object_response(request, rt, obj, 201 if created else 200, headers)
+            return await self._apply(request, rt, info, patch, subresource=subresource)
         mutate = self._mutation(rt, kind, patch)
         warnings: dict[str, str] = {}
 
         def checked(cur: dict[str, Any]) -> dict[str, Any]:
             new = _translate(mutate, cur)
-            warnings.update(self._check_fields(request, rt, new))
+            bad_value = (
+                fieldvalidation.go_format(patch)
+                if kind is media.PatchType.STRATEGIC
+                else fieldvalidation.patched_json(new)
+            )
+            warnings.update(
+                fieldvalidation.check_patched(
+                    directive, rt, new, bad_value, strategic=kind is media.PatchType.STRATEGIC
+                )
+            )
             return openapi.prune_unknown(rt.group, rt.version, rt.kind, new)
 
         obj = self.objects.patch(
@@ -319,11 +330,41 @@ class ResourceHandler:
         )
         return self._object_response(request, rt, obj, 200, warnings)
 
+    async def _apply(
+        self,
+        request: web.Request,
+        rt: ResourceType,
+        info: RequestInfo,
+        patch: dict[str, Any],
+        *,
+        subresource: str,
+    ) -> web.Response:
+        """Server-side apply: fields the schema does not declare fail the field manager."""
+        if patch.get("apiVersion") == rt.api_version and patch.get("kind") == rt.kind:
+            typed = fieldvalidation.typed_patch_error(rt.group, rt.version, rt.kind, patch)
+            if typed is not None:
+                raise typed
+        if self.objects.try_get(rt, info.namespace, info.name) is None and not subresource:
+            self._admit_namespace(rt, info.namespace, patch)
+        obj, created = self.objects.apply(
+            rt,
+            info.namespace,
+            info.name,
+            openapi.prune_unknown(rt.group, rt.version, rt.kind, patch),
+            self._write_options(request),
+            subresource=subresource,
+        )
+        return self._object_response(request, rt, obj, 201 if created else 200)
+
     async def _delete_options(self, request: web.Request) -> DeleteOptions:
         raw = await self._body(request)
         body: dict[str, Any] = {}
         if raw.strip():
-            body = media.decode_object(raw, request.headers.get("Content-Type"))
+            try:
+                body = media.decode_object(raw, request.headers.get("Content-Type"))
+            except media.BodyError as err:
+                # The delete handler passes the decoder's error on as is: no API reason, 500.
+                raise StatusError(err.message) from None
         query = request.query
         grace = body.get("gracePeriodSeconds")
         if grace is None and "gracePeriodSeconds" in query:
@@ -358,10 +399,7 @@ class ResourceHandler:
         self, request: web.Request, rt: ResourceType, info: RequestInfo
     ) -> web.Response:
         if "deletecollection" not in rt.verbs:
-            raise MethodNotAllowed(
-                "the server does not allow this method on the requested resource",
-                details={"kind": rt.plural},
-            )
+            raise method_not_allowed()
         opts = await self._delete_options(request)
         labels, fields = self._selectors(request, rt)
         result = self.objects.list(rt, info.namespace, labels=labels, fields=fields)
@@ -405,16 +443,19 @@ class ResourceHandler:
             return await self._update(request, rt, info, subresource="finalize")
         if sub.name == "log" and verb is Verb.GET:
             return self._log_unavailable(rt, info, request.query.get("container", ""))
-        raise MethodNotAllowed(
-            "the server does not allow this method on the requested resource",
-            details={"kind": f"{rt.plural}/{sub.name}", "name": info.name},
-        )
+        raise method_not_allowed()
 
     async def _bind(
         self, request: web.Request, rt: ResourceType, info: RequestInfo
     ) -> web.Response:
-        body = media.decode_object(await self._body(request), request.headers.get("Content-Type"))
-        node = (body.get("target") or {}).get("name", "")
+        media_type = media.body_media_type(request.headers.get("Content-Type"))
+        raw = await self._body(request)
+        try:
+            body = media.decode_object(raw, media_type)
+        except media.BodyError as err:
+            raise decoding.unrecognized("Binding", err.message, raw) from None
+        target = body.get("target")
+        node = target.get("name", "") if isinstance(target, dict) else ""
         if not node:
             raise Invalid.of("Binding", "", info.name, [required("target.name")])
         self.objects.bind(rt, info.namespace, info.name, node)

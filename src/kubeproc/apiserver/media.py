@@ -3,12 +3,15 @@
 kubectl asks for Tables (``as=Table;g=meta.k8s.io``), aggregated discovery
 (``as=APIGroupDiscoveryList;g=apidiscovery.k8s.io;v=v2``), protobuf first for typed GETs
 (we always answer JSON, which it accepts), and sends JSON, YAML, protobuf or one of four
-patch types. Pure functions; the handlers call them.
+patch types. Pure functions; the handlers call them. Decoding failures carry the texts
+kube-apiserver's decoders produce (Go's ``encoding/json`` via ``gojson``, go-yaml's
+``yaml: line N: ...``), since those reach users verbatim.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -17,6 +20,11 @@ import yaml
 
 from kubeproc.api.errors import BadRequest, UnsupportedMediaType
 from kubeproc.api.protobuf import ProtobufError, decode_body
+from kubeproc.apiserver import gojson
+
+# libyaml when PyYAML was built with it: its messages are go-yaml's (a port of libyaml).
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -81,76 +89,216 @@ def discovery_content_type(version: str) -> str:
     return f"application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"
 
 
-def _media_type(content_type: str | None) -> str:
+def media_type(content_type: str | None) -> str:
+    """The bare media type of a Content-Type header, lower-cased (no parameters)."""
     return (content_type or "").split(";")[0].strip().lower()
 
 
+def body_media_type(content_type: str | None) -> str:
+    """The media type of a create or update body; 415 for one the server cannot read.
+
+    As kube-apiserver's ``NegotiateInputSerializer``: a missing Content-Type means JSON,
+    anything else must be one of the three serializers exactly.
+    """
+    media = media_type(content_type) or JSON
+    if media not in BODY_TYPES:
+        raise UnsupportedMediaType(
+            "the body of the request was in an unknown format - accepted media types include: "
+            + ", ".join(BODY_TYPES)
+        )
+    return media
+
+
+BODY_TYPES = (JSON, YAML, PROTOBUF)
+
+
+class BodyError(BadRequest):
+    """A body the decoder could not read at all; the message is the decoder's own text."""
+
+
 def decode_object(body: bytes, content_type: str | None) -> dict[str, Any]:
-    """Decode a create/update body (JSON, YAML or protobuf) into a JSON object."""
-    media = _media_type(content_type)
-    if media in ("", JSON, "*/*"):
-        return _json_object(body)
-    if media in (YAML, "application/x-yaml", "text/yaml"):
-        return _yaml_object(body)
+    """Decode a create/update body (JSON, YAML or protobuf) into a JSON object.
+
+    ``UnsupportedMediaType`` for a media type no serializer reads; ``BodyError`` with
+    the words kube-apiserver's decoder uses for a body that is not what it claims to be.
+    """
+    media = body_media_type(content_type)
     if media == PROTOBUF:
         try:
             return decode_body(body)
         except ProtobufError as err:
-            raise BadRequest(f"the body of the request could not be decoded: {err}") from err
-    raise UnsupportedMediaType(
-        f"the body of the request was in an unknown format - accepted media types include: "
-        f"{JSON}, {YAML}, {PROTOBUF}"
-    )
+            raise BodyError(str(err)) from err
+    if media == YAML:
+        return _object_from(yaml_to_json(body))
+    return _object_from(body)
 
 
-def patch_type(content_type: str | None) -> PatchType:
-    media = _media_type(content_type)
-    try:
-        return PatchType(media)
-    except ValueError:
-        raise UnsupportedMediaType(
-            f"the body of the request was in an unknown format - accepted media types include: "
-            f"{', '.join(p.value for p in PatchType)}"
-        ) from None
-
-
-def decode_patch(body: bytes, kind: PatchType) -> Any:
-    """Decode a patch body; JSON patches are lists, the others objects."""
-    if kind is PatchType.APPLY_YAML:
-        return _yaml_object(body)
-    if kind is PatchType.APPLY_CBOR:
-        raise UnsupportedMediaType("apply patches in CBOR are not supported by this server")
-    try:
-        value = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as err:
-        raise BadRequest(f"error decoding patch: {err}") from err
-    if kind is PatchType.JSON_PATCH:
-        if not isinstance(value, list):
-            raise BadRequest("the server rejected our request due to an error in our request")
-        return value
+def _object_from(data: bytes) -> dict[str, Any]:
+    """What the JSON serializer's ``Interpret`` makes of ``data``: an object with a gvk."""
+    value = parse_json(data, prefix="couldn't get version/kind; json parse error: ")
+    if value is None:
+        return {}
     if not isinstance(value, dict):
-        raise BadRequest("the body of the request was in an unknown format")
+        raise BodyError(
+            "couldn't get version/kind; json parse error: json: cannot unmarshal "
+            f"{gojson.json_type(value)} into Go value of type {_FIND_KIND}"
+        )
+    for key in ("apiVersion", "kind"):
+        if value.get(key) is not None and not isinstance(value[key], str):
+            raise BodyError(
+                "couldn't get version/kind; json parse error: json: cannot unmarshal "
+                f"{gojson.json_type(value[key])} into Go struct field .{key} of type string"
+            )
     return value
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
+# The anonymous struct apimachinery's SimpleMetaFactory decodes apiVersion and kind into.
+_FIND_KIND = (
+    'struct { APIVersion string "json:\\"apiVersion,omitempty\\""; '
+    'Kind string "json:\\"kind,omitempty\\"" }'
+)
+
+
+def parse_json(data: bytes, *, prefix: str = "") -> Any:
+    """Parse JSON as Go does; a ``BodyError`` carries Go's syntax error after ``prefix``."""
+    fault = gojson.syntax_error(data)
+    if fault is not None:
+        raise BodyError(prefix + fault)
     try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise BadRequest(f"couldn't get version/kind; json parse error: {err}") from err
+        return json.loads(data.decode("utf-8", "replace"))
+    except ValueError as err:  # Go's scanner accepted it; Python's did not (should not happen)
+        raise BodyError(prefix + str(err)) from err
+
+
+def patch_type(content_type: str | None) -> PatchType:
+    """The patch type named by Content-Type; 415 (listing the four served) otherwise."""
+    media = media_type(content_type)
+    if media not in PATCH_TYPES:
+        raise UnsupportedMediaType(
+            "the body of the request was in an unknown format - accepted media types include: "
+            + ", ".join(PATCH_TYPES)
+        )
+    return PatchType(media)
+
+
+# What the real server accepts for built-in kinds (CBOR apply is behind a feature gate).
+PATCH_TYPES = (
+    PatchType.JSON_PATCH.value,
+    PatchType.MERGE.value,
+    PatchType.STRATEGIC.value,
+    PatchType.APPLY_YAML.value,
+)
+
+
+def decode_patch(body: bytes, kind: PatchType, *, strict: bool = False) -> Any:
+    """Decode a patch body; JSON patches are lists, the others objects.
+
+    Errors are the patch handler's: a strict decode (``fieldValidation`` Strict or Warn)
+    prefixes ``error decoding patch:``, the strategic decoder reports Go's text as is.
+    """
+    if kind is PatchType.APPLY_YAML:
+        try:
+            value = json.loads(yaml_to_json(body))
+        except BodyError as err:
+            raise BadRequest(f"error decoding patch: error converting YAML to JSON: {err}") from err
+        if value is not None and not isinstance(value, dict):
+            raise BadRequest(
+                "error decoding patch: error unmarshaling JSON: while decoding JSON: json: "
+                f"cannot unmarshal {gojson.json_type(value)} into Go value of type "
+                "map[string]interface {}"
+            )
+        return value or {}
+    # Strict decoding of merge and JSON patches says where it failed; the others do not.
+    strict_json = strict and kind is not PatchType.STRATEGIC
+    prefix = "error decoding patch: " if strict_json else ""
+    try:
+        value = parse_json(body)
+    except BodyError as err:
+        if kind is PatchType.MERGE and not strict:
+            raise BadRequest("Invalid JSON Patch") from err
+        raise BadRequest(prefix + err.message) from err
+    if kind is PatchType.JSON_PATCH:
+        if not isinstance(value, list):
+            target = "[]handlers.jsonPatchOp" if strict else "jsonpatch.Patch"
+            raise BadRequest(
+                f"{prefix}json: cannot unmarshal {gojson.json_type(value)} into Go value of "
+                f"type {target}"
+            )
+        return value
+    if value is None:
+        return {}
     if not isinstance(value, dict):
         raise BadRequest(
-            "couldn't get version/kind; json parse error: "
-            f"cannot unmarshal {type(value).__name__} into Go value of type struct"
+            f"{prefix}json: cannot unmarshal {gojson.json_type(value)} into Go value of type "
+            "map[string]interface {}"
         )
     return value
 
 
-def _yaml_object(body: bytes) -> dict[str, Any]:
+def yaml_to_json(body: bytes) -> bytes:
+    """sigs.k8s.io/yaml's ``YAMLToJSON``: the first document as JSON; ``BodyError`` if not YAML."""
     try:
-        value = yaml.safe_load(body)
+        loader = _Loader(body)
+        # go-yaml leaves timestamps in untyped documents as the strings they are.
+        loader.yaml_constructors = {
+            **loader.yaml_constructors,
+            _TIMESTAMP: type(loader).construct_yaml_str,
+        }
+        try:
+            value = loader.get_data() if loader.check_data() else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as err:
+        raise BodyError(_go_yaml_error(err)) from err
     except yaml.YAMLError as err:
-        raise BadRequest(f"error converting YAML to JSON: {err}") from err
-    if not isinstance(value, dict):
-        raise BadRequest("error converting YAML to JSON: the document is not an object")
+        raise BodyError(f"yaml: {err}") from err
+    try:
+        return json.dumps(_jsonable(value), allow_nan=False).encode()
+    except ValueError as err:
+        raise BodyError("json: unsupported value: " + _go_float(value)) from err
+
+
+def _go_yaml_error(err: yaml.MarkedYAMLError) -> str:
+    """go-yaml's ``parser.fail`` text: ``yaml: line N: <problem>``."""
+    problem = err.problem or "unknown problem parsing YAML content"
+    line = 0
+    if err.problem_mark is not None and err.problem_mark.line:
+        line = err.problem_mark.line + (1 if isinstance(err, yaml.scanner.ScannerError) else 0)
+    elif err.context_mark is not None and err.context_mark.line:
+        line = err.context_mark.line
+    return f"yaml: line {line}: {problem}" if line else f"yaml: {problem}"
+
+
+def _jsonable(value: Any) -> Any:
+    """YAML values as JSON has them: string keys, sets as maps, bytes as text."""
+    if isinstance(value, dict):
+        return {_yaml_key(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, set):
+        return {_yaml_key(k): None for k in value}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
     return value
+
+
+def _yaml_key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    return str(key)
+
+
+def _go_float(value: Any) -> str:
+    """The first non-finite float in ``value``, as Go prints it (``+Inf``, ``NaN``)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return "NaN" if math.isnan(item) else ("+Inf" if item > 0 else "-Inf")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return "NaN"

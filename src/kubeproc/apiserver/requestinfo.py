@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kubeproc.api.resources import Registry
+from kubeproc.api.resources import Registry, ResourceType
 
 
 class Verb(StrEnum):
@@ -93,3 +93,18 @@ def verb_for(method: str, info: RequestInfo, *, watch: bool) -> Verb | None:
     if method == "DELETE":
         return Verb.DELETECOLLECTION if info.is_collection else Verb.DELETE
     return None
+
+
+def routed(rt: ResourceType, info: RequestInfo, verb: Verb) -> bool:
+    """Whether kube-apiserver registers ``verb`` on this path at all (else 405).
+
+    A namespaced resource's all-namespaces path (``/api/v1/pods``) only lists and
+    watches; a named path takes no POST.
+    """
+    if info.subresource:
+        return True
+    if info.name:
+        return verb not in (Verb.CREATE, Verb.LIST, Verb.DELETECOLLECTION)
+    if rt.namespaced and info.namespace is None:
+        return verb in (Verb.LIST, Verb.WATCH)
+    return verb in (Verb.LIST, Verb.WATCH, Verb.CREATE, Verb.DELETECOLLECTION)

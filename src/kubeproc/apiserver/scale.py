@@ -15,7 +15,7 @@ from kubeproc.api.errors import BadRequest, Conflict, Invalid, MethodNotAllowed,
 from kubeproc.api.patch import json_merge, json_patch, strategic_merge
 from kubeproc.api.resources import ResourceType
 from kubeproc.api.selectors import selector_string
-from kubeproc.apiserver import media
+from kubeproc.apiserver import fieldvalidation, media
 from kubeproc.apiserver.requestinfo import RequestInfo, Verb
 from kubeproc.apiserver.responses import json_response
 
@@ -61,6 +61,11 @@ def _replicas(scale: dict[str, Any], name: str) -> int:
     return value
 
 
+def scale_type(rt: ResourceType) -> ResourceType:
+    """The subresource as the decoder sees it: bodies are autoscaling/v1 Scales."""
+    return ResourceType("autoscaling", "v1", "Scale", f"{rt.plural}/scale", rt.namespaced)
+
+
 async def handle(
     handler: ResourceHandler,
     request: web.Request,
@@ -72,10 +77,13 @@ async def handle(
     if verb is Verb.GET:
         return json_response(scale_of(rt, objects.get(rt, info.namespace, info.name)))
     if verb not in (Verb.UPDATE, Verb.PATCH):
-        raise MethodNotAllowed("the server does not allow this method on the requested resource")
-    raw = await handler._body(request)
+        raise MethodNotAllowed(
+            "the server does not allow this method on the requested resource", details={}
+        )
+    scale_rt = scale_type(rt)
+    headers: dict[str, str] = {}
     if verb is Verb.UPDATE:
-        body = media.decode_object(raw, request.headers.get("Content-Type"))
+        body, headers = await handler._decoded(request, scale_rt, "UpdateOptions")
 
         def put(obj: dict[str, Any]) -> dict[str, Any]:
             rv = str(body.get("metadata", {}).get("resourceVersion") or "")
@@ -87,21 +95,34 @@ async def handle(
         mutate = put
     else:
         kind = media.patch_type(request.headers.get("Content-Type"))
-        patch = media.decode_patch(raw, kind)
+        raw = await handler._body(request)
+        directive = fieldvalidation.mode(request, "PatchOptions")
+        patch = media.decode_patch(raw, kind, strict=directive != fieldvalidation.IGNORE)
 
         def patched(obj: dict[str, Any]) -> dict[str, Any]:
             view = scale_of(rt, obj)
             if kind is media.PatchType.STRATEGIC:
                 new = strategic_merge(view, patch, "autoscaling", "Scale")
-            elif kind is media.PatchType.MERGE:
-                new = json_merge(view, patch)
-            elif kind is media.PatchType.JSON_PATCH:
-                new = json_patch(view, patch)
+                bad_value = fieldvalidation.go_format(patch)
             else:
-                new = json_merge(view, patch)
+                new = (
+                    json_patch(view, patch)
+                    if kind is media.PatchType.JSON_PATCH
+                    else (json_merge(view, patch))
+                )
+                bad_value = fieldvalidation.patched_json(new)
+            headers.update(
+                fieldvalidation.check_patched(
+                    directive,
+                    scale_rt,
+                    new,
+                    bad_value,
+                    strategic=kind is media.PatchType.STRATEGIC,
+                )
+            )
             obj.setdefault("spec", {})["replicas"] = _replicas(new, info.name)
             return obj
 
         mutate = patched
     obj = objects.patch(rt, info.namespace, info.name, mutate, handler._write_options(request))
-    return json_response(scale_of(rt, obj))
+    return json_response(scale_of(rt, obj), headers=headers or None)
