@@ -241,3 +241,38 @@ def test_a_body_over_the_limit_is_too_large(node: Node, tmp_path: Path) -> None:
         "too large: limit is 3145728"
     )
     assert missing(node, f"/api/v1/namespaces/{ns}/configmaps/big")
+
+
+def test_node_ports_out_of_range_or_taken_are_refused(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A nodePort outside 30000-32767 or already allocated is refused; nothing is stored."""
+    from tests.e2e.harness import Kubectl, Node, kubectl_binaries
+
+    node = Node(tmp_path_factory.mktemp("nodeports"))
+    assert node.up().rc == 0
+    try:
+        kubectl = Kubectl(kubectl_binaries()["1.33"], node, node.home / "k")
+        out_of_range = kubectl(
+            "create", "service", "nodeport", "np1", "--tcp=80:8080", "--node-port=33200"
+        )
+        assert out_of_range.rc == 1
+        assert (
+            "spec.ports[0].nodePort: Invalid value: 33200: provided port is not in the valid range. "
+            "The range of valid ports is 30000-32767" in out_of_range.err
+        )
+        kubectl.ok("create", "service", "nodeport", "np2", "--tcp=80:8080", "--node-port=30500")
+        taken = kubectl(
+            "create", "service", "nodeport", "np3", "--tcp=80:8080", "--node-port=30500"
+        )
+        assert taken.rc == 1
+        assert (
+            "spec.ports[0].nodePort: Invalid value: 30500: provided port is already allocated"
+            in taken.err
+        )
+        names = kubectl.ok("get", "services", "-o", "name").out.split()
+        assert "service/np1" not in names and "service/np3" not in names and "service/np2" in names
+        ip = kubectl.ok("get", "service", "np2", "-o", "jsonpath={.spec.clusterIP}").out
+        assert ip.startswith("10.96.")
+    finally:
+        node.down()

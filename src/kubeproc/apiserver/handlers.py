@@ -393,7 +393,9 @@ class ResourceHandler:
     ) -> web.Response:
         opts = await self._delete_options(request)
         obj, gone = self.objects.delete(rt, info.namespace, info.name, opts)
-        return json_response(obj, 200 if gone else 202)
+        # kube-apiserver answers 200 whether the object is gone or still finalizing.
+        del gone
+        return json_response(obj, 200)
 
     async def _delete_collection(
         self, request: web.Request, rt: ResourceType, info: RequestInfo

@@ -40,6 +40,7 @@ from kubeproc.api.patch import track_update
 from kubeproc.api.resources import Registry, ResourceType
 from kubeproc.api.selectors import FieldSelector, LabelSelector, field_set
 from kubeproc.apiserver import strategy
+from kubeproc.apiserver.allocators import ServiceAllocator
 from kubeproc.storage import (
     Compacted,
     Event,
@@ -121,11 +122,31 @@ def _encode(obj: dict[str, Any]) -> bytes:
 class ObjectStore:
     """Create, read, update, delete and watch objects of every served kind."""
 
-    def __init__(self, store: SqliteStore, registry: Registry, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: SqliteStore,
+        registry: Registry,
+        clock: Clock,
+        *,
+        allocator: ServiceAllocator | None = None,
+    ) -> None:
         self.store = store
         self.registry = registry
         self.clock = clock
+        self.allocator = allocator or ServiceAllocator()
         self._cache = _Cache()
+
+    def _allocate(self, rt: ResourceType, obj: dict[str, Any]) -> None:
+        """Cluster IPs and node ports for a Service, against every other Service."""
+        if (rt.group, rt.kind) != ("", "Service"):
+            return
+        meta = obj["metadata"]
+        me = rt.key(meta.get("namespace"), meta.get("name", ""))
+        kvs, _ = self.store.list(rt.prefix(None))
+        others = [self._cache.decode(kv) for kv in kvs if kv.key != me]
+        errs = self.allocator.allocate(obj, others)
+        if errs:
+            raise Invalid.of(rt.kind, rt.group, str(meta.get("name", "")), errs)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -258,6 +279,7 @@ class ObjectStore:
         if errs:
             raise Invalid.of(rt.kind, rt.group, str(meta.get("name", "")), errs)
         self._check_namespace_active(rt, namespace, str(meta.get("name", "")))
+        self._allocate(rt, obj)
         if applied is not None:
             meta["managedFields"] = applied
         else:
@@ -402,6 +424,8 @@ class ObjectStore:
             errs = validation.validate_update(rt, new, old)
         if errs:
             raise Invalid.of(rt.kind, rt.group, name, errs)
+        if subresource == "":
+            self._allocate(rt, new)
         if managed:
             new = track_update(
                 old,
