@@ -1,0 +1,1 @@
+"""Container runtimes behind one seam (``types.Runtime``): ``oci`` and ``process``."""
