@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import ipaddress
 import logging
 import os
 import re
@@ -55,8 +56,35 @@ def _fail(message: str) -> int:
 
 def _config(args: argparse.Namespace) -> NodeConfig:
     return NodeConfig(
-        data_dir=Path(args.data_dir).resolve(), port=args.port, node_name=args.node_name
+        data_dir=Path(args.data_dir).resolve(),
+        port=args.port,
+        node_name=args.node_name,
+        runtime=args.runtime,
+        pod_cidr=args.pod_cidr,
+        service_cidr=args.service_cidr,
+        backoff_initial=args.crashloop_backoff_initial,
+        backoff_max=args.crashloop_backoff_max,
     )
+
+
+def node_flag_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the node flags, in one line, or None."""
+    if not 0 < args.port < 65536:
+        return f"--port must be between 1 and 65535, got {args.port}"
+    for flag, value in (("--pod-cidr", args.pod_cidr), ("--service-cidr", args.service_cidr)):
+        try:
+            net = ipaddress.ip_network(value, strict=True)
+        except ValueError as err:
+            return f"{flag} {value!r} is not a valid CIDR: {err}"
+        if net.num_addresses < 16:
+            return f"{flag} {value} is too small; give at least a /28"
+    pods = ipaddress.ip_network(args.pod_cidr)
+    services = ipaddress.ip_network(args.service_cidr)
+    if pods.overlaps(services):
+        return f"--pod-cidr {pods} overlaps --service-cidr {services}"
+    if not 0 < args.crashloop_backoff_initial <= args.crashloop_backoff_max:
+        return "--crashloop-backoff-initial must be positive and at most --crashloop-backoff-max"
+    return None
 
 
 def precheck(config: NodeConfig) -> str | None:
@@ -137,6 +165,16 @@ def up_detached(args: argparse.Namespace, config: NodeConfig) -> int:
         str(config.port),
         "--node-name",
         config.node_name,
+        "--runtime",
+        config.runtime,
+        "--pod-cidr",
+        config.pod_cidr,
+        "--service-cidr",
+        config.service_cidr,
+        "--crashloop-backoff-initial",
+        str(config.backoff_initial),
+        "--crashloop-backoff-max",
+        str(config.backoff_max),
     ]
     if args.verbose:
         cmd.append("-v")
@@ -290,6 +328,27 @@ def parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--port", type=int, default=DEFAULT_PORT, help="API server port")
         p.add_argument("--node-name", default=default_node_name(), help="this node's name")
+        p.add_argument(
+            "--runtime",
+            choices=("auto", "oci", "process"),
+            default="auto",
+            help="oci: runc containers with their own network (needs root and runc, conmon, "
+            "CNI plugins); process: plain processes on the host network; auto: oci when possible",
+        )
+        p.add_argument("--pod-cidr", default="10.244.0.0/16", help="pod IP range")
+        p.add_argument("--service-cidr", default="10.96.0.0/16", help="Service cluster IP range")
+        p.add_argument(
+            "--crashloop-backoff-initial",
+            type=float,
+            default=10.0,
+            help="first CrashLoopBackOff delay in seconds (Kubernetes: 10)",
+        )
+        p.add_argument(
+            "--crashloop-backoff-max",
+            type=float,
+            default=300.0,
+            help="longest CrashLoopBackOff delay in seconds (Kubernetes: 300)",
+        )
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
     up = sub.add_parser("up", help="start the node")
@@ -309,8 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    if not 0 < args.port < 65536:
-        return _fail(f"--port must be between 1 and 65535, got {args.port}")
+    problem = node_flag_problem(args)
+    if problem:
+        return _fail(problem)
     config = _config(args)
     try:
         if args.command == "up":

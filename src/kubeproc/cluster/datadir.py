@@ -28,6 +28,13 @@ class NodeConfig:
     port: int
     node_name: str
     host: str = "127.0.0.1"
+    runtime: str = "auto"
+    """``oci``, ``process``, or ``auto`` (oci where root and its packages are present)."""
+    pod_cidr: str = "10.244.0.0/16"
+    service_cidr: str = "10.96.0.0/16"
+    backoff_initial: float = 10.0
+    """CrashLoopBackOff's first delay; upstream lets a node shorten the curve."""
+    backoff_max: float = 300.0
 
     @property
     def server(self) -> str:

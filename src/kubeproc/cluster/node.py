@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from kubeproc.api.resources import REGISTRY
+from kubeproc.apiserver.allocators import ServiceAllocator
 from kubeproc.apiserver.app import ApiServer, build_app
 from kubeproc.apiserver.bootstrap import compact_periodically, ensure_system_namespaces
 from kubeproc.apiserver.objects import ObjectStore
@@ -53,7 +54,9 @@ async def run_node(config: NodeConfig, *, on_ready: Callable[[], None] | None = 
         except StorageError as err:
             raise NodeError(f"cannot open the store in {config.data_dir}: {err}") from err
         try:
-            objects = ObjectStore(store, REGISTRY, clock)
+            objects = ObjectStore(
+                store, REGISTRY, clock, allocator=ServiceAllocator(config.service_cidr)
+            )
             ensure_system_namespaces(objects, REGISTRY)
             _write_kubeconfig(config, creds)
             await _serve(config, creds, objects, clock, on_ready)
