@@ -8,13 +8,18 @@
 - An owner being deleted with ``orphan`` has its references removed from every dependent,
   then loses the finalizer.
 
-The graph is rebuilt from informer caches on each pass; an owner's absence is confirmed
-with a live GET before anything is deleted, so a cache that lags never kills a dependent.
+The graph (objects by uid, dependents by owner uid) is kept current by the informers'
+listener, and each change queues only the objects it can affect: the object itself, its
+owners (a foreground owner may be waiting on it) and, when it goes, its dependents. So a
+write costs the collector O(1), not a sweep of every object. An owner's absence is
+confirmed with a live GET before anything is deleted, so a cache that lags never kills a
+dependent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -60,12 +65,42 @@ class GarbageCollector:
         self.client = client
         self.registry = registry
         self.clock = clock
-        self._dirty = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._pending: set[str] = set()
+        self.by_uid: dict[str, Node] = {}
+        self.dependents: dict[str, set[str]] = {}
         types = namespaced_types(registry) + [r for r in registry if not r.namespaced]
-        self.informers = [Informer(client, rt, clock, listener=self._changed) for rt in types]
+        self.informers = [
+            Informer(client, rt, clock, listener=functools.partial(self._changed, rt))
+            for rt in types
+        ]
 
-    def _changed(self, key: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-        self._dirty.set()
+    def _queue(self, *uids: str) -> None:
+        self._pending.update(u for u in uids if u)
+        self._wake.set()
+
+    def _changed(
+        self, rt: ResourceType, key: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> None:
+        before = Node(rt, old) if old is not None else None
+        after = Node(rt, new) if new is not None else None
+        if before is not None:
+            for ref in before.owners:
+                self.dependents.get(str(ref.get("uid")), set()).discard(before.uid)
+        if after is None:
+            if before is not None:
+                self.by_uid.pop(before.uid, None)
+                owners = [str(r.get("uid")) for r in before.owners]
+                self._queue(*owners, *self.dependents.get(before.uid, ()))
+            return
+        self.by_uid[after.uid] = after
+        for ref in after.owners:
+            self.dependents.setdefault(str(ref.get("uid")), set()).add(after.uid)
+        owners = [str(r.get("uid")) for r in after.owners]
+        if after.owners or after.obj["metadata"].get("deletionTimestamp"):
+            self._queue(after.uid, *owners)
+        elif before is not None and before.owners:
+            self._queue(*[str(r.get("uid")) for r in before.owners])
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:
@@ -73,38 +108,36 @@ class GarbageCollector:
                 tg.create_task(inf.run())
             tg.create_task(self._loop())
 
-    def _nodes(self) -> list[Node]:
-        return [Node(inf.rt, obj) for inf in self.informers for obj in inf.objects.values()]
-
     async def _loop(self) -> None:
         for inf in self.informers:
             await inf.synced.wait()
         while True:
-            await self._dirty.wait()
-            self._dirty.clear()
-            try:
-                again = await self.sweep()
-            except errors.StatusError as err:
-                log.info("garbage collection pass failed, retrying reason=%s", err)
-                again = True
-            if again:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._pending = self._pending, set()
+            retry: list[str] = []
+            for uid in batch:
+                try:
+                    if await self.process(uid):
+                        retry.append(uid)
+                except errors.StatusError as err:
+                    log.info("garbage collection retry uid=%s reason=%s", uid, err)
+                    retry.append(uid)
+            if retry:
                 await self.clock.sleep(0.5)
-                self._dirty.set()
+                self._queue(*retry)
 
-    async def sweep(self) -> bool:
-        """One pass over the graph. True when something is still in progress."""
-        nodes = self._nodes()
-        by_uid = {n.uid: n for n in nodes}
-        dependents: dict[str, list[Node]] = {}
-        for n in nodes:
-            for ref in n.owners:
-                dependents.setdefault(str(ref.get("uid")), []).append(n)
+    async def process(self, uid: str) -> bool:
+        """Act on one object. True when it must be looked at again later."""
+        node = self.by_uid.get(uid)
+        if node is None:
+            return False
         busy = False
-        for n in nodes:
-            if n.obj["metadata"].get("deletionTimestamp"):
-                busy |= await self._finish_owner(n, dependents)
-            if n.owners:
-                await self._check_dependent(n, by_uid)
+        if node.obj["metadata"].get("deletionTimestamp"):
+            deps = [self.by_uid[d] for d in self.dependents.get(uid, ()) if d in self.by_uid]
+            busy = await self._finish_owner(node, deps)
+        if node.owners:
+            await self._check_dependent(node, self.by_uid)
         return busy
 
     async def _owner_exists(
@@ -163,16 +196,15 @@ class GarbageCollector:
             },
         )
 
-    async def _finish_owner(self, owner: Node, dependents: dict[str, list[Node]]) -> bool:
+    async def _finish_owner(self, owner: Node, deps: list[Node]) -> bool:
         finalizers = owner.finalizers
-        deps = dependents.get(owner.uid, [])
         try:
             if "foregroundDeletion" in finalizers:
                 for d in deps:
                     if d.obj["metadata"].get("deletionTimestamp"):
                         continue
                     # A dependent with dependents of its own is emptied the same way.
-                    policy = "Foreground" if dependents.get(d.uid) else "Background"
+                    policy = "Foreground" if self.dependents.get(d.uid) else "Background"
                     await self.client.delete(
                         d.rt,
                         d.namespace,

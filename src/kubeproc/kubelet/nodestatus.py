@@ -1,12 +1,14 @@
 """Registers this machine as the Node and heartbeats its Lease, as the kubelet does.
 
 Capacity comes from the machine (CPUs, memory, disk under the data dir, 110 pods). Until
-the container runtime exists the node reports ``Ready=False`` with reason
-``KubeletNotReady`` and says why: pods are accepted and scheduled here but not run.
+the kubelet runs pods (``set_runtime_ready``) the node reports ``Ready=False`` with reason
+``KubeletNotReady`` and says why; then ``Ready=True``, ``KubeletReady``, written at once
+so ``kubeproc up`` can return as soon as the node can run pods.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -18,12 +20,15 @@ from typing import Any
 from kubeproc.api import errors
 from kubeproc.api.resources import Registry
 from kubeproc.client import ApiClient
+from kubeproc.kubelet.timing import wait_event
 from kubeproc.util.clock import Clock, rfc3339, rfc3339_micro
 from kubeproc.version import KUBE_GIT_VERSION, KUBEPROC_VERSION
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
 NOT_READY_MESSAGE = "container runtime is not running pods yet: pods are scheduled but not started"
+READY_REASON = "KubeletReady"
+READY_MESSAGE = "kubelet is posting ready status"
 
 
 def _memory_bytes() -> int:
@@ -46,15 +51,26 @@ def _os_image() -> str:
     return platform.system()
 
 
-def node_object(name: str, data_dir: Path, now: str) -> dict[str, Any]:
-    """The Node as registered: capacity, addresses, info and conditions."""
+def machine_resources(data_dir: Path) -> dict[str, str]:
+    """Capacity (= allocatable) of this machine, as quantities."""
     disk = shutil.disk_usage(data_dir).total
-    resources = {
+    return {
         "cpu": str(os.cpu_count() or 1),
         "memory": f"{_memory_bytes() // 1024}Ki",
         "ephemeral-storage": f"{disk // 1024}Ki",
         "pods": "110",
     }
+
+
+def ready_condition(ready: bool) -> tuple[str, str, str, str]:
+    if ready:
+        return ("Ready", "True", READY_REASON, READY_MESSAGE)
+    return ("Ready", "False", "KubeletNotReady", NOT_READY_MESSAGE)
+
+
+def node_object(name: str, data_dir: Path, now: str, *, ready: bool = False) -> dict[str, Any]:
+    """The Node as registered: capacity, addresses, info and conditions."""
+    resources = machine_resources(data_dir)
     conditions = [
         (
             "MemoryPressure",
@@ -64,7 +80,7 @@ def node_object(name: str, data_dir: Path, now: str) -> dict[str, Any]:
         ),
         ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
         ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-        ("Ready", "False", "KubeletNotReady", NOT_READY_MESSAGE),
+        ready_condition(ready),
     ]
     uname = platform.uname()
     return {
@@ -156,10 +172,19 @@ class NodeStatus:
         self.node_name = node_name
         self.data_dir = data_dir
         self.registered = False
+        self.runtime_ready = False
+        self._reported_ready: bool | None = None
+        self._wake = asyncio.Event()
+
+    def set_runtime_ready(self, ready: bool) -> None:
+        """The kubelet runs pods (or stopped): report Ready accordingly, now."""
+        self.runtime_ready = ready
+        self._wake.set()
 
     async def register(self) -> dict[str, Any]:
         now = rfc3339(self.clock.now())
-        body = node_object(self.node_name, self.data_dir, now)
+        ready = self.runtime_ready
+        body = node_object(self.node_name, self.data_dir, now, ready=ready)
         try:
             node = await self.client.create(
                 self.nodes_rt, None, {k: v for k, v in body.items() if k != "status"}
@@ -171,6 +196,7 @@ class NodeStatus:
             self.nodes_rt, None, self.node_name, node, subresource="status"
         )
         self.registered = True
+        self._reported_ready = ready
         log.info("node registered node=%s", self.node_name)
         return node
 
@@ -178,8 +204,31 @@ class NodeStatus:
         if not self.registered:
             await self.register()
         while True:
+            if self._reported_ready != self.runtime_ready:
+                await self._post_ready()
             await self._renew_lease()
-            await self.clock.sleep(HEARTBEAT_SECONDS)
+            await wait_event(self._wake, self.clock, HEARTBEAT_SECONDS)
+            self._wake.clear()
+
+    async def _post_ready(self) -> None:
+        ready = self.runtime_ready
+        node = await self.client.get(self.nodes_rt, None, self.node_name)
+        now = rfc3339(self.clock.now())
+        kind, status, reason, message = ready_condition(ready)
+        condition = {
+            "type": kind,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            "lastHeartbeatTime": now,
+            "lastTransitionTime": now,
+        }
+        old = node.get("status") or {}
+        others = [c for c in old.get("conditions") or [] if c.get("type") != "Ready"]
+        node["status"] = merge_status(old, {**old, "conditions": [*others, condition]})
+        await self.client.update(self.nodes_rt, None, self.node_name, node, subresource="status")
+        self._reported_ready = ready
+        log.info("node readiness node=%s ready=%s reason=%s", self.node_name, status, reason)
 
     async def _renew_lease(self) -> None:
         now = rfc3339_micro(self.clock.now())

@@ -1,0 +1,206 @@
+"""The kubelet's event recorder: pod events with the kubelet's reasons and v1.33 wording.
+
+Recording never blocks a pod worker: ``event`` queues (bounded, oldest dropped, as
+client-go's broadcaster drops when its buffer is full) and ``run`` writes. Repeats are
+aggregated as client-go's ``EventCorrelator`` does: an event with the same source,
+involved object (including the field path), type, reason and message as one already
+written bumps that event's ``count`` and ``lastTimestamp`` with a PATCH instead of
+creating another; new events are named ``<pod>.<hex nanoseconds>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kubeproc.api import errors
+from kubeproc.api.resources import ResourceType
+from kubeproc.client import ApiClient
+from kubeproc.util.clock import Clock, rfc3339
+
+log = logging.getLogger(__name__)
+
+NORMAL = "Normal"
+WARNING = "Warning"
+
+# Reasons (pkg/kubelet/events/event.go).
+PULLED = "Pulled"
+CREATED = "Created"
+STARTED = "Started"
+FAILED = "Failed"
+KILLING = "Killing"
+BACKOFF = "BackOff"
+FAILED_MOUNT = "FailedMount"
+FAILED_CREATE_SANDBOX = "FailedCreatePodSandBox"
+SANDBOX_CHANGED = "SandboxChanged"
+FAILED_POST_START_HOOK = "FailedPostStartHook"
+FAILED_PRE_STOP_HOOK = "FailedPreStopHook"
+INVALID_ENV_NAMES = "InvalidEnvironmentVariableNames"
+
+_BUFFER = 1000
+_LRU = 4096
+
+
+def pulled_message(image: str) -> str:
+    """v1.33 (≤1.34) text; images are never pulled: the host's programs run."""
+    return f'Container image "{image}" already present on machine'
+
+
+def created_message(container: str) -> str:
+    return f"Created container: {container}"
+
+
+def started_message(container: str) -> str:
+    return f"Started container {container}"
+
+
+def field_path(container: str, *, init: bool) -> str:
+    return f"spec.{'initContainers' if init else 'containers'}{{{container}}}"
+
+
+class EventSink(Protocol):
+    """Where pod sync reports events (the recorder; a list in tests)."""
+
+    def event(
+        self, pod: dict[str, Any], type_: str, reason: str, message: str, *, field_path: str = ""
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Pending:
+    namespace: str
+    involved: dict[str, Any]
+    type: str
+    reason: str
+    message: str
+    at: Any
+
+
+class EventRecorder:
+    """Queues kubelet events and writes them, aggregating repeats."""
+
+    def __init__(
+        self, client: ApiClient, events_rt: ResourceType, clock: Clock, *, node_name: str
+    ) -> None:
+        self.client = client
+        self.events_rt = events_rt
+        self.clock = clock
+        self.node_name = node_name
+        self._queue: collections.deque[_Pending] = collections.deque(maxlen=_BUFFER)
+        self._wake = asyncio.Event()
+        self._seen: collections.OrderedDict[tuple[str, ...], tuple[str, int]] = (
+            collections.OrderedDict()
+        )
+        self._last_nanos = 0
+
+    def event(
+        self, pod: dict[str, Any], type_: str, reason: str, message: str, *, field_path: str = ""
+    ) -> None:
+        """Record an event about ``pod`` (a container when ``field_path`` names one)."""
+        meta = pod.get("metadata", {})
+        involved = {
+            "kind": "Pod",
+            "namespace": meta.get("namespace", ""),
+            "name": meta.get("name", ""),
+            "uid": meta.get("uid", ""),
+            "apiVersion": "v1",
+        }
+        if meta.get("resourceVersion"):
+            involved["resourceVersion"] = meta["resourceVersion"]
+        if field_path:
+            involved["fieldPath"] = field_path
+        log.debug(
+            "event pod=%s/%s reason=%s message=%s",
+            involved["namespace"],
+            involved["name"],
+            reason,
+            message,
+        )
+        self._queue.append(
+            _Pending(involved["namespace"], involved, type_, reason, message, self.clock.now())
+        )
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                pending = self._queue.popleft()
+                try:
+                    await self._write(pending)
+                except errors.StatusError as err:
+                    log.warning("event not written reason=%s error=%s", pending.reason, err)
+
+    async def flush(self) -> None:
+        """Write everything queued now (tests, and shutdown)."""
+        while self._queue:
+            await self._write(self._queue.popleft())
+
+    def _key(self, p: _Pending) -> tuple[str, ...]:
+        inv = p.involved
+        return (
+            "kubelet",
+            self.node_name,
+            inv["kind"],
+            inv["namespace"],
+            inv["name"],
+            inv.get("fieldPath", ""),
+            inv["uid"],
+            inv["apiVersion"],
+            p.type,
+            p.reason,
+            p.message,
+        )
+
+    def _name(self, pod_name: str, at: Any) -> str:
+        nanos = int(at.timestamp() * 1_000_000_000)
+        nanos = max(nanos, self._last_nanos + 1)  # unique even on a frozen clock
+        self._last_nanos = nanos
+        return f"{pod_name}.{nanos:x}"
+
+    async def _write(self, p: _Pending) -> None:
+        key = self._key(p)
+        stamp = rfc3339(p.at)
+        seen = self._seen.get(key)
+        if seen is not None:
+            name, count = seen
+            try:
+                await self.client.patch(
+                    self.events_rt,
+                    p.namespace,
+                    name,
+                    {"count": count + 1, "lastTimestamp": stamp},
+                )
+                self._remember(key, name, count + 1)
+                return
+            except errors.NotFound:
+                del self._seen[key]
+        name = self._name(p.involved["name"], p.at)
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": name, "namespace": p.namespace},
+            "involvedObject": p.involved,
+            "reason": p.reason,
+            "message": p.message,
+            "source": {"component": "kubelet", "host": self.node_name},
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "type": p.type,
+            "eventTime": None,
+            "reportingComponent": "kubelet",
+            "reportingInstance": self.node_name,
+        }
+        await self.client.create(self.events_rt, p.namespace, body)
+        self._remember(key, name, 1)
+
+    def _remember(self, key: tuple[str, ...], name: str, count: int) -> None:
+        self._seen[key] = (name, count)
+        self._seen.move_to_end(key)
+        while len(self._seen) > _LRU:
+            self._seen.popitem(last=False)

@@ -1,0 +1,141 @@
+"""The oci runtime's container lifecycle, for real: exits, stops, OOM, create errors, restarts.
+
+Needs root, runc, conmon and the CNI plugins (skipped otherwise, with the reason). Each
+test builds a private node and leaves nothing behind (``ocikit.oci_node``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from ocikit import UNAVAILABLE, Node, oci_node, poll_until
+
+from kubeproc.kubelet.runtime.types import (
+    LABEL_CONTAINER_NAME,
+    LABEL_POD_NAME,
+    ContainerConfig,
+    ContainerPhase,
+    CreateContainerError,
+    Resources,
+    TerminationReason,
+)
+
+pytestmark = pytest.mark.skipif(
+    UNAVAILABLE is not None, reason=f"oci runtime unavailable: {UNAVAILABLE}"
+)
+
+HANDLES_TERM = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, lambda *_: sys.exit(42))\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(600)\n"
+)
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[Node]:
+    async with oci_node(tmp_path) as n:
+        yield n
+
+
+async def test_exit_codes_and_reasons_and_the_cri_log(node: Node) -> None:
+    """0 is Completed, non-zero Error; stdout and stderr land in the CRI log file."""
+    sandbox = await node.sandbox()
+    ok = await node.run(sandbox.id, "sh", "-c", "echo out; echo err >&2", name="ok")
+    bad = await node.run(sandbox.id, "sh", "-c", "exit 3", name="bad")
+    ok_status = await node.wait_exited(ok)
+    bad_status = await node.wait_exited(bad)
+    assert (ok_status.exit_code, ok_status.reason) == (0, TerminationReason.COMPLETED.value)
+    assert (bad_status.exit_code, bad_status.reason) == (3, TerminationReason.ERROR.value)
+    assert ok_status.finished_at is not None
+    assert ok_status.started_at is not None
+    assert ok_status.finished_at >= ok_status.started_at
+    assert ok_status.labels[LABEL_CONTAINER_NAME] == "ok"
+    assert ok_status.labels[LABEL_POD_NAME] == "web-0"
+    log = node.log(sandbox.id, "ok")
+    assert " stdout F out\n" in log
+    assert " stderr F err\n" in log
+
+
+async def test_memory_limit_ends_in_oomkilled_137(node: Node) -> None:
+    """Allocating 200 MiB under a 50 MiB limit: OOMKilled, exit code 137."""
+    sandbox = await node.sandbox()
+    container = await node.run(
+        sandbox.id,
+        "python3",
+        "-c",
+        "x = b'x' * (200 * 1024 * 1024)",
+        resources=Resources(
+            memory_limit_bytes=50 * 1024 * 1024, pids_limit=64, cpu_limit_millis=500
+        ),
+    )
+    status = await node.wait_exited(container)
+    assert (status.exit_code, status.reason) == (137, TerminationReason.OOM_KILLED.value)
+
+
+async def test_stop_honours_a_handled_sigterm(node: Node) -> None:
+    """A program that handles SIGTERM exits with the code it chose, well before the grace."""
+    sandbox = await node.sandbox()
+    container = await node.run(sandbox.id, "python3", "-c", HANDLES_TERM)
+    await poll_until(lambda: "stdout F ready" in node.log(sandbox.id))
+    started = time.monotonic()
+    await node.runtime.stop_container(container, 10)
+    assert time.monotonic() - started < 5
+    status = await node.runtime.container_status(container)
+    assert (status.phase, status.exit_code, status.reason) == (ContainerPhase.EXITED, 42, "Error")
+    await node.runtime.stop_container(container, 10)  # idempotent
+
+
+async def test_stop_kills_after_the_grace_period_when_sigterm_is_ignored(node: Node) -> None:
+    """An init without a SIGTERM handler ignores it (PID namespace rule): 137 after grace."""
+    sandbox = await node.sandbox()
+    container = await node.run(sandbox.id, "sleep", "600")
+    started = time.monotonic()
+    await node.runtime.stop_container(container, 1)
+    elapsed = time.monotonic() - started
+    assert 1 <= elapsed < 5
+    status = await node.runtime.container_status(container)
+    assert (status.phase, status.exit_code) == (ContainerPhase.EXITED, 137)
+
+
+async def test_a_missing_command_fails_create_as_on_cri_o(node: Node) -> None:
+    """runc create fails: CreateContainerError with runc's words, and nothing is left."""
+    sandbox = await node.sandbox()
+    config = ContainerConfig(
+        name="c", attempt=0, argv=("nope",), log_path=str(node.log_dir / "c.log")
+    )
+    with pytest.raises(CreateContainerError) as caught:
+        await node.runtime.create_container(sandbox.id, config)
+    assert caught.value.reason == "CreateContainerError"
+    assert 'exec: "nope": executable file not found in $PATH' in caught.value.message
+    assert caught.value.message.startswith("container create failed: ")
+    assert await node.runtime.list_containers() == []
+    assert list(node.runtime.layout.containers_dir.iterdir()) == []
+
+
+async def test_a_restarted_runtime_finds_everything_again(node: Node) -> None:
+    """A new runtime on the same state dir lists the running container and can stop it."""
+    sandbox = await node.sandbox()
+    running = await node.run(sandbox.id, "sleep", "600", name="sleeper")
+    done = await node.run(sandbox.id, "sh", "-c", "exit 7", name="done")
+    await node.wait_exited(done)
+    await node.runtime.close()
+
+    again = node.reopen()
+    [listed] = await again.list_sandboxes()
+    assert (listed.id, listed.ip, listed.ready) == (sandbox.id, sandbox.ip, True)
+    statuses = {s.id: s for s in await again.list_containers()}
+    assert statuses[running].phase is ContainerPhase.RUNNING
+    assert statuses[running].labels[LABEL_CONTAINER_NAME] == "sleeper"
+    assert (statuses[done].phase, statuses[done].exit_code) == (ContainerPhase.EXITED, 7)
+    result = await again.exec_sync(
+        running, ("echo", "still here"), timeout_seconds=5, output_limit=100
+    )
+    assert result.output == b"still here\n"
+
+    await again.stop_container(running, 0)
+    assert (await again.container_status(running)).exit_code == 137
+    node.runtime = again  # the fixture purges through the new runtime
