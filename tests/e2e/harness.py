@@ -7,6 +7,7 @@ own HOME, so discovery caches never leak between tests or versions.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -99,6 +100,9 @@ class Node:
         return self.data_dir / "kubeconfig"
 
     def cli(self, *args: str, timeout: float = 90) -> Result:
+        """Run ``kubeproc`` for this node; ``up`` gets this node's own CIDRs unless given."""
+        if args and args[0] == "up" and "--pod-cidr" not in args:
+            args = (*args, "--pod-cidr", self.pod_cidr, "--service-cidr", self.service_cidr)
         proc = subprocess.run(
             [*KUBEPROC, *args, "--data-dir", str(self.data_dir), "--port", str(self.port)],
             capture_output=True,
@@ -109,8 +113,30 @@ class Node:
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
-    def up(self) -> Result:
-        return self.cli("up", "--detach")
+    @property
+    def pod_cidr(self) -> str:
+        """A /26 of 10.128.0.0/9 picked by the port: unique among nodes alive at once."""
+        return str(ipaddress.ip_network("10.128.0.0/9").network_address + self.port * 64) + "/26"
+
+    @property
+    def service_cidr(self) -> str:
+        """A /26 of 10.64.0.0/10 picked by the port."""
+        return str(ipaddress.ip_network("10.64.0.0/10").network_address + self.port * 64) + "/26"
+
+    def up(self, *flags: str) -> Result:
+        return self.cli(
+            "up",
+            "--detach",
+            "--pod-cidr",
+            self.pod_cidr,
+            "--service-cidr",
+            self.service_cidr,
+            "--crashloop-backoff-initial",
+            "1",
+            "--crashloop-backoff-max",
+            "4",
+            *flags,
+        )
 
     def down(self) -> Result:
         return self.cli("down")

@@ -25,9 +25,17 @@ from kubeproc.apiserver.objects import ObjectStore
 from kubeproc.client import RestClient
 from kubeproc.cluster.datadir import NodeConfig, NodeError, data_dir_lock
 from kubeproc.cluster.pki import Credentials, ensure_credentials, kubeconfig
+from kubeproc.cluster.runtimes import (
+    become_subreaper,
+    choose_runtime,
+    purge_runtime,
+    reap_orphans_periodically,
+)
 from kubeproc.controllers.garbagecollector import GarbageCollector
 from kubeproc.controllers.namespace import NamespaceController
 from kubeproc.controllers.serviceaccounts import ServiceAccountController
+from kubeproc.kubelet.config import KubeletConfig
+from kubeproc.kubelet.kubelet import Kubelet
 from kubeproc.kubelet.nodestatus import NodeStatus
 from kubeproc.scheduler.scheduler import Scheduler
 from kubeproc.storage import SqliteStore, StorageError
@@ -47,6 +55,7 @@ def server_ssl(cert: Path, key: Path) -> ssl.SSLContext:
 async def run_node(config: NodeConfig, *, on_ready: Callable[[], None] | None = None) -> None:
     """Run the node until cancelled; everything it started has stopped when it returns."""
     clock = SystemClock()
+    become_subreaper()
     with data_dir_lock(config):
         creds = ensure_credentials(config.data_dir / "pki")
         try:
@@ -87,13 +96,16 @@ async def _serve(
     middle of the shutdown), then the client closes, then the listener.
     """
     token = creds.token
-    node_status: NodeStatus | None = None
+    choice = choose_runtime(config)
+    if choice.warning:
+        log.warning("%s", choice.warning)
+    kubelet: Kubelet | None = None
     app = build_app(
         objects,
         REGISTRY,
         clock,
         token=token,
-        ready=lambda: node_status is not None and node_status.registered,
+        ready=lambda: kubelet is not None and kubelet.ready.is_set(),
     )
     server = ApiServer(
         app,
@@ -101,30 +113,85 @@ async def _serve(
         port=config.port,
         ssl_context=server_ssl(creds.server_cert, creds.server_key),
     )
-    async with asyncio.TaskGroup() as serving_group:
-        serving = serving_group.create_task(server.run(), name="apiserver")
-        await _wait_started(server, serving)
-        async with RestClient(
-            config.server, token, ca_file=str(creds.ca_cert), user_agent="kubeproc/node"
-        ) as client:
-            node_status = NodeStatus(
-                client, REGISTRY, clock, node_name=config.node_name, data_dir=config.data_dir
-            )
-            await node_status.register()
-            components: dict[str, Callable[[], Awaitable[None]]] = {
-                "node-status": node_status.run,
-                "scheduler": Scheduler(client, REGISTRY, clock, config.node_name).run,
-                "namespace-controller": NamespaceController(client, REGISTRY, clock).run,
-                "garbage-collector": GarbageCollector(client, REGISTRY, clock).run,
-                "serviceaccount-controller": ServiceAccountController(client, REGISTRY, clock).run,
-                "compactor": functools.partial(compact_periodically, objects, clock),
-            }
-            async with asyncio.TaskGroup() as component_group:
-                for name, run in components.items():
-                    component_group.create_task(supervise(name, run, clock), name=name)
-                log.info("node ready server=%s node=%s", config.server, config.node_name)
-                if on_ready is not None:
-                    on_ready()
+    try:
+        async with asyncio.TaskGroup() as serving_group:
+            serving = serving_group.create_task(server.run(), name="apiserver")
+            await _wait_started(server, serving)
+            async with RestClient(
+                config.server, token, ca_file=str(creds.ca_cert), user_agent="kubeproc/node"
+            ) as client:
+                node_status = NodeStatus(
+                    client, REGISTRY, clock, node_name=config.node_name, data_dir=config.data_dir
+                )
+                await node_status.register()
+                kubelet = Kubelet(
+                    client,
+                    REGISTRY,
+                    clock,
+                    choice.runtime,
+                    KubeletConfig(
+                        node_name=config.node_name,
+                        root_dir=config.data_dir / "kubelet",
+                        backoff_initial=config.backoff_initial,
+                        backoff_max=config.backoff_max,
+                    ),
+                    on_ready=node_status.set_runtime_ready,
+                )
+                try:
+                    await _run_components(
+                        config,
+                        client=client,
+                        objects=objects,
+                        clock=clock,
+                        node_status=node_status,
+                        kubelet=kubelet,
+                        on_ready=on_ready,
+                    )
+                finally:
+                    await _drain(kubelet)
+    finally:
+        await purge_runtime(choice.runtime)
+
+
+async def _run_components(
+    config: NodeConfig,
+    *,
+    client: RestClient,
+    objects: ObjectStore,
+    clock: Clock,
+    node_status: NodeStatus,
+    kubelet: Kubelet,
+    on_ready: Callable[[], None] | None,
+) -> None:
+    components: dict[str, Callable[[], Awaitable[None]]] = {
+        "node-status": node_status.run,
+        "kubelet": kubelet.run,
+        "scheduler": Scheduler(client, REGISTRY, clock, config.node_name).run,
+        "namespace-controller": NamespaceController(client, REGISTRY, clock).run,
+        "garbage-collector": GarbageCollector(client, REGISTRY, clock).run,
+        "serviceaccount-controller": ServiceAccountController(client, REGISTRY, clock).run,
+        "compactor": functools.partial(compact_periodically, objects, clock),
+        "orphan-reaper": functools.partial(reap_orphans_periodically, clock),
+    }
+    async with asyncio.TaskGroup() as component_group:
+        for name, run in components.items():
+            component_group.create_task(supervise(name, run, clock), name=name)
+        log.info("node ready server=%s node=%s", config.server, config.node_name)
+        if on_ready is not None:
+            on_ready()
+
+
+async def _drain(kubelet: Kubelet) -> None:
+    """``kubeproc down``: stop every pod gracefully and remove what the kubelet made.
+
+    Runs after the components were cancelled, with the API still served; a second signal
+    during the drain cuts it short (the next start cleans up what is left).
+    """
+    log.info("draining pods before the node stops")
+    try:
+        await kubelet.drain()
+    except Exception:
+        log.exception("drain failed; leftover pods are cleaned up on the next start")
 
 
 async def _wait_started(server: ApiServer, serving: asyncio.Task[None]) -> None:
