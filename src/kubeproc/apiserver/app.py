@@ -20,17 +20,14 @@ from typing import Any
 from aiohttp import web
 
 from kubeproc.api import openapi
-from kubeproc.api.errors import (
-    InternalError,
-    NotFound,
-    RequestEntityTooLarge,
-    StatusError,
-    Unauthorized,
-)
+from kubeproc.api.errors import InternalError, StatusError, Unauthorized
 from kubeproc.api.resources import Registry
 from kubeproc.apiserver import discovery, media
-from kubeproc.apiserver.handlers import MAX_BODY_BYTES, ResourceHandler, json_response
+from kubeproc.apiserver.bodies import MAX_BODY_BYTES, too_large
+from kubeproc.apiserver.handlers import ResourceHandler
 from kubeproc.apiserver.objects import ObjectStore
+from kubeproc.apiserver.requestinfo import not_found_path
+from kubeproc.apiserver.responses import json_response
 from kubeproc.util.clock import Clock
 from kubeproc.version import version_info
 
@@ -105,12 +102,10 @@ class _Routes:
         except StatusError as err:
             return error_response(err)
         except web.HTTPRequestEntityTooLarge:
-            return error_response(
-                RequestEntityTooLarge(f"Request entity too large: limit is {MAX_BODY_BYTES}")
-            )
+            return error_response(too_large())
         except web.HTTPException as exc:
             if exc.status == 404:
-                return error_response(_not_found())
+                return error_response(not_found_path())
             raise
         except (asyncio.CancelledError, ConnectionResetError):
             raise
@@ -164,7 +159,7 @@ class _Routes:
         else:
             return await self.resources.handle(request)
         if body is None:
-            raise _not_found()
+            raise not_found_path()
         return json_response(body)
 
     async def openapi_v2(self, request: web.Request) -> web.Response:
@@ -182,7 +177,7 @@ class _Routes:
             return json_response(openapi.root_document())
         doc = openapi.document_bytes(sub)
         if doc is None:
-            raise _not_found()
+            raise not_found_path()
         data, etag = doc
         return web.Response(
             body=data,
@@ -191,11 +186,7 @@ class _Routes:
         )
 
     async def not_found(self, _: web.Request) -> web.Response:
-        raise _not_found()
-
-
-def _not_found() -> NotFound:
-    return NotFound("the server could not find the requested resource", details={})
+        raise not_found_path()
 
 
 def build_app(
@@ -204,10 +195,12 @@ def build_app(
     clock: Clock,
     *,
     token: str,
+    kubelet_token: str = "",
     ready: Callable[[], bool] = lambda: True,
 ) -> web.Application:
     """The aiohttp application serving the Kubernetes API."""
-    routes = _Routes(registry, ResourceHandler(objects, registry, clock), token, ready)
+    resources = ResourceHandler(objects, registry, clock, kubelet_token=kubelet_token)
+    routes = _Routes(registry, resources, token, ready)
     app = web.Application(
         middlewares=[routes.errors, routes.authenticate], client_max_size=MAX_BODY_BYTES + 1
     )

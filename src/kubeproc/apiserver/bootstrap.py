@@ -11,11 +11,12 @@ import logging
 
 from kubeproc.api.errors import AlreadyExists
 from kubeproc.api.resources import Registry
-from kubeproc.apiserver.objects import ObjectStore, WriteOptions
+from kubeproc.apiserver.namespaces import SYSTEM_NAMESPACES
+from kubeproc.apiserver.objects import ObjectStore
+from kubeproc.apiserver.records import WriteOptions
 from kubeproc.util.clock import Clock
 
 log = logging.getLogger(__name__)
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 COMPACT_INTERVAL = 60.0
 KEEP_REVISIONS = 10_000
 

@@ -13,7 +13,7 @@ the OpenAPI schema tables for the Go types, and formats the errors the way
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubeproc.api.errors import BadRequest
@@ -212,19 +212,11 @@ def _value(cat: Catalog, t: TypeSpec, value: Any, struct: str, path: tuple[str, 
         case ListOf(item):
             if not isinstance(value, list):
                 return mismatch()
-            for element in value:
-                found = _value(cat, item, element, struct, path)
-                if found is not None:
-                    return found
-            return None
+            return _elements(cat, item, value, struct, path)
         case MapOf(item):
             if not isinstance(value, dict):
                 return mismatch()
-            for element in value.values():
-                found = _value(cat, item, element, struct, path)
-                if found is not None:
-                    return found
-            return None
+            return _elements(cat, item, value.values(), struct, path)
         case Ref(name):
             schema = cat.get(name)
             if not schema.is_struct:
@@ -232,6 +224,17 @@ def _value(cat: Catalog, t: TypeSpec, value: Any, struct: str, path: tuple[str, 
             if not isinstance(value, dict):
                 return mismatch()
             return _struct(cat, schema, value, path)
+
+
+def _elements(
+    cat: Catalog, item: TypeSpec, elements: Iterable[Any], struct: str, path: tuple[str, ...]
+) -> str | None:
+    """The first element of a slice or map that does not decode into ``item``."""
+    for element in elements:
+        found = _value(cat, item, element, struct, path)
+        if found is not None:
+            return found
+    return None
 
 
 def _integer(value: Any, fmt: str, mismatch: Callable[..., str]) -> str | None:

@@ -102,10 +102,7 @@ def body_media_type(content_type: str | None) -> str:
     """
     media = media_type(content_type) or JSON
     if media not in BODY_TYPES:
-        raise UnsupportedMediaType(
-            "the body of the request was in an unknown format - accepted media types include: "
-            + ", ".join(BODY_TYPES)
-        )
+        raise _unsupported(BODY_TYPES)
     return media
 
 
@@ -174,11 +171,16 @@ def patch_type(content_type: str | None) -> PatchType:
     """The patch type named by Content-Type; 415 (listing the four served) otherwise."""
     media = media_type(content_type)
     if media not in PATCH_TYPES:
-        raise UnsupportedMediaType(
-            "the body of the request was in an unknown format - accepted media types include: "
-            + ", ".join(PATCH_TYPES)
-        )
+        raise _unsupported(PATCH_TYPES)
     return PatchType(media)
+
+
+def _unsupported(accepted: tuple[str, ...]) -> UnsupportedMediaType:
+    """The 415 naming the media types this body could have had."""
+    return UnsupportedMediaType(
+        "the body of the request was in an unknown format - accepted media types include: "
+        + ", ".join(accepted)
+    )
 
 
 # What the real server accepts for built-in kinds (CBOR apply is behind a feature gate).

@@ -3,6 +3,8 @@
 Pure, like the real apiserver's RequestInfoFactory, so routing rules are tested with tables.
 The one subtle case is ``namespaces``: ``/api/v1/namespaces/x`` is the namespace ``x``,
 ``/api/v1/namespaces/x/status`` its status, and ``/api/v1/namespaces/x/pods`` the pods in it.
+Also owns routing's two refusals as go-restful words them (404 for a path that serves
+nothing, 405 for a method a path does not take), shared by every route of the server.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from kubeproc.api.errors import MethodNotAllowed, NotFound
 from kubeproc.api.resources import Registry, ResourceType
 
 
@@ -108,3 +111,35 @@ def routed(rt: ResourceType, info: RequestInfo, verb: Verb) -> bool:
     if rt.namespaced and info.namespace is None:
         return verb in (Verb.LIST, Verb.WATCH)
     return verb in (Verb.LIST, Verb.WATCH, Verb.CREATE, Verb.DELETECOLLECTION)
+
+
+def resolve(
+    method: str, path: str, registry: Registry, *, watch: bool
+) -> tuple[ResourceType, RequestInfo, Verb]:
+    """The resource, request and verb a call addresses; 404 or 405 when it addresses none."""
+    info = parse_resource_path(path, registry)
+    if info is None:
+        raise not_found_path()
+    rt = registry.get(info.group, info.version, info.plural)
+    if rt is None:
+        raise not_found_path()
+    if rt.namespaced and info.namespace is None and info.name:
+        raise not_found_path()
+    if not rt.namespaced and info.namespace is not None:
+        raise not_found_path()
+    verb = verb_for(method, info, watch=watch)
+    if verb is None or not routed(rt, info, verb):
+        raise method_not_allowed()
+    return rt, info, verb
+
+
+def not_found_path() -> NotFound:
+    """go-restful's 404 for a path that serves nothing (no details)."""
+    return NotFound("the server could not find the requested resource", details={})
+
+
+def method_not_allowed() -> MethodNotAllowed:
+    """go-restful's 405 for a path that exists without this method (no details)."""
+    return MethodNotAllowed(
+        "the server does not allow this method on the requested resource", details={}
+    )

@@ -7,20 +7,18 @@ strategic patch of it, as ``kubectl scale`` sends) change only ``spec.replicas``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from kubeproc.api.errors import BadRequest, Conflict, Invalid, MethodNotAllowed, invalid
-from kubeproc.api.patch import json_merge, json_patch, strategic_merge
+from kubeproc.api.errors import BadRequest, Conflict, Invalid, invalid
 from kubeproc.api.resources import ResourceType
 from kubeproc.api.selectors import selector_string
-from kubeproc.apiserver import fieldvalidation, media
-from kubeproc.apiserver.requestinfo import RequestInfo, Verb
+from kubeproc.apiserver import bodies
+from kubeproc.apiserver.objects import ObjectStore
+from kubeproc.apiserver.requestinfo import RequestInfo, Verb, method_not_allowed
+from kubeproc.apiserver.requestoptions import write_options
 from kubeproc.apiserver.responses import json_response
-
-if TYPE_CHECKING:
-    from kubeproc.apiserver.handlers import ResourceHandler
 
 
 def scale_of(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
@@ -67,23 +65,20 @@ def scale_type(rt: ResourceType) -> ResourceType:
 
 
 async def handle(
-    handler: ResourceHandler,
+    objects: ObjectStore,
     request: web.Request,
     rt: ResourceType,
     info: RequestInfo,
     verb: Verb,
 ) -> web.Response:
-    objects = handler.objects
     if verb is Verb.GET:
         return json_response(scale_of(rt, objects.get(rt, info.namespace, info.name)))
     if verb not in (Verb.UPDATE, Verb.PATCH):
-        raise MethodNotAllowed(
-            "the server does not allow this method on the requested resource", details={}
-        )
+        raise method_not_allowed()
     scale_rt = scale_type(rt)
     headers: dict[str, str] = {}
     if verb is Verb.UPDATE:
-        body, headers = await handler._decoded(request, scale_rt, "UpdateOptions")
+        body, headers = await bodies.decode_object(request, scale_rt, "UpdateOptions")
 
         def put(obj: dict[str, Any]) -> dict[str, Any]:
             rv = str(body.get("metadata", {}).get("resourceVersion") or "")
@@ -94,35 +89,14 @@ async def handle(
 
         mutate = put
     else:
-        kind = media.patch_type(request.headers.get("Content-Type"))
-        raw = await handler._body(request)
-        directive = fieldvalidation.mode(request, "PatchOptions")
-        patch = media.decode_patch(raw, kind, strict=directive != fieldvalidation.IGNORE)
+        patch = await bodies.read_patch(request)
 
         def patched(obj: dict[str, Any]) -> dict[str, Any]:
-            view = scale_of(rt, obj)
-            if kind is media.PatchType.STRATEGIC:
-                new = strategic_merge(view, patch, "autoscaling", "Scale")
-                bad_value = fieldvalidation.go_format(patch)
-            else:
-                new = (
-                    json_patch(view, patch)
-                    if kind is media.PatchType.JSON_PATCH
-                    else (json_merge(view, patch))
-                )
-                bad_value = fieldvalidation.patched_json(new)
-            headers.update(
-                fieldvalidation.check_patched(
-                    directive,
-                    scale_rt,
-                    new,
-                    bad_value,
-                    strategic=kind is media.PatchType.STRATEGIC,
-                )
-            )
+            new = patch.apply_to(scale_of(rt, obj), scale_rt)
+            headers.update(patch.check(scale_rt, new))
             obj.setdefault("spec", {})["replicas"] = _replicas(new, info.name)
             return obj
 
         mutate = patched
-    obj = objects.patch(rt, info.namespace, info.name, mutate, handler._write_options(request))
+    obj = objects.patch(rt, info.namespace, info.name, mutate, write_options(request))
     return json_response(scale_of(rt, obj), headers=headers or None)

@@ -2,8 +2,9 @@
 
 Mirrors the real registry strategies: which kinds have a status subresource (so the main
 resource ignores status changes and the status resource ignores everything else), which
-bump ``metadata.generation`` on a spec change, the initial status a new object gets, and
-which deletions are graceful. Pure functions over JSON dicts.
+bump ``metadata.generation`` on a spec change, the initial status a new object gets,
+which deletions are graceful, and what the pod binding subresource changes. Pure functions
+over JSON dicts.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from kubeproc.api.errors import Conflict
 from kubeproc.api.resources import ResourceType
 
 # Kinds whose status is written only through the status subresource.
@@ -119,6 +121,35 @@ def graceful_delete_seconds(rt: ResourceType, obj: dict[str, Any], requested: in
     if requested is not None:
         return max(requested, 0)
     return int(spec.get("terminationGracePeriodSeconds", 30))
+
+
+def assign_pod(pod: dict[str, Any], name: str, node: str, now: str) -> None:
+    """Bind ``pod`` to ``node`` in place: ``nodeName`` and a true ``PodScheduled``.
+
+    As the binding REST's ``assignPod``: a pod already bound or being deleted is a 409.
+    """
+    if pod["metadata"].get("deletionTimestamp"):
+        raise _binding_conflict(name, f"pod {name} is being deleted, cannot be assigned to a host")
+    bound = pod.get("spec", {}).get("nodeName")
+    if bound:
+        raise _binding_conflict(name, f'pod {name} is already assigned to node "{bound}"')
+    pod["spec"]["nodeName"] = node
+    status = pod.setdefault("status", {})
+    conditions = [c for c in status.get("conditions", []) if c.get("type") != "PodScheduled"]
+    scheduled = {
+        "type": "PodScheduled",
+        "status": "True",
+        "lastProbeTime": None,
+        "lastTransitionTime": now,
+    }
+    status["conditions"] = [scheduled, *conditions]
+
+
+def _binding_conflict(name: str, why: str) -> Conflict:
+    return Conflict(
+        f'Operation cannot be fulfilled on pods/binding "{name}": {why}',
+        details={"name": name, "kind": "pods/binding"},
+    )
 
 
 def qos_class(spec: dict[str, Any]) -> str:

@@ -17,11 +17,11 @@ from typing import Any
 
 from aiohttp import web
 
-from kubeproc.api import printers
 from kubeproc.api.errors import Gone, StatusError
 from kubeproc.api.resources import ResourceType
-from kubeproc.apiserver import media
-from kubeproc.apiserver.objects import WatchEvent
+from kubeproc.apiserver import responses
+from kubeproc.apiserver.records import WatchEvent
+from kubeproc.apiserver.requestoptions import flag
 from kubeproc.storage import StoreClosed, WatcherTooSlow
 from kubeproc.util.clock import Clock
 
@@ -95,16 +95,15 @@ def _next_wait(bookmarks: bool, deadline: float | None, clock: Clock) -> float |
 
 
 def _table_row(
-    rt: ResourceType, obj: dict[str, Any], clock: Clock, include_object: str, *, with_columns: bool
+    request: web.Request, rt: ResourceType, obj: dict[str, Any], clock: Clock, *, with_columns: bool
 ) -> dict[str, Any]:
     """One watch event's Table: columns on the first event only, as the real server sends."""
-    return printers.table(
+    return responses.table(
+        request,
         rt,
         [obj],
         now=clock.now(),
         resource_version=str(obj["metadata"].get("resourceVersion", "")),
-        continue_token=None,
-        include_object=include_object,
         include_columns=with_columns,
     )
 
@@ -118,10 +117,9 @@ async def serve(
     clock: Clock,
 ) -> web.StreamResponse:
     query = request.query
-    bookmarks = query.get("allowWatchBookmarks", "") in ("true", "1")
+    bookmarks = flag(query, "allowWatchBookmarks")
     timeout = _timeout(query)
-    as_table = media.wants_table(media.parse_accept(request.headers.get("Accept")))
-    include_object = query.get("includeObject", "Metadata")
+    as_table = responses.wants_table(request)
 
     response = web.StreamResponse(status=200)
     response.content_type = "application/json"
@@ -157,7 +155,7 @@ async def serve(
             last_rv = max(last_rv, item.revision)
             obj = item.object
             if as_table:
-                obj = _table_row(rt, obj, clock, include_object, with_columns=not columns_sent)
+                obj = _table_row(request, rt, obj, clock, with_columns=not columns_sent)
                 columns_sent = True
             await response.write(_line(item.type, obj))
         with contextlib.suppress(ConnectionResetError):

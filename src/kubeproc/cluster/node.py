@@ -13,6 +13,7 @@ import asyncio
 import functools
 import logging
 import os
+import secrets
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -36,7 +37,9 @@ from kubeproc.controllers.namespace import NamespaceController
 from kubeproc.controllers.serviceaccounts import ServiceAccountController
 from kubeproc.kubelet.config import KubeletConfig
 from kubeproc.kubelet.kubelet import Kubelet
+from kubeproc.kubelet.locator import LocatedContainer, PodContainers
 from kubeproc.kubelet.nodestatus import NodeStatus
+from kubeproc.kubelet.server import KubeletServer
 from kubeproc.scheduler.scheduler import Scheduler
 from kubeproc.storage import SqliteStore, StorageError
 from kubeproc.util.clock import Clock, SystemClock
@@ -96,6 +99,7 @@ async def _serve(
     middle of the shutdown), then the client closes, then the listener.
     """
     token = creds.token
+    kubelet_token = secrets.token_urlsafe(32)
     choice = choose_runtime(config)
     if choice.warning:
         log.warning("%s", choice.warning)
@@ -105,6 +109,7 @@ async def _serve(
         REGISTRY,
         clock,
         token=token,
+        kubelet_token=kubelet_token,
         ready=lambda: kubelet is not None and kubelet.ready.is_set(),
     )
     server = ApiServer(
@@ -120,8 +125,17 @@ async def _serve(
             async with RestClient(
                 config.server, token, ca_file=str(creds.ca_cert), user_agent="kubeproc/node"
             ) as client:
+                locator = _LateLocator()
+                kubelet_server = KubeletServer(locator, choice.runtime, token=kubelet_token)
+                serving_group.create_task(kubelet_server.run(), name="kubelet-server")
+                await kubelet_server.started.wait()
                 node_status = NodeStatus(
-                    client, REGISTRY, clock, node_name=config.node_name, data_dir=config.data_dir
+                    client,
+                    REGISTRY,
+                    clock,
+                    node_name=config.node_name,
+                    data_dir=config.data_dir,
+                    kubelet_port=kubelet_server.port or 0,
                 )
                 await node_status.register()
                 kubelet = Kubelet(
@@ -137,6 +151,7 @@ async def _serve(
                     ),
                     on_ready=node_status.set_runtime_ready,
                 )
+                locator.target = kubelet
                 try:
                     await _run_components(
                         config,
@@ -151,6 +166,23 @@ async def _serve(
                     await _drain(kubelet)
     finally:
         await purge_runtime(choice.runtime)
+
+
+class _LateLocator:
+    """The kubelet server starts before the kubelet exists; this points it there later."""
+
+    def __init__(self) -> None:
+        self.target: PodContainers | None = None
+
+    def locate(
+        self, namespace: str, pod: str, container: str, *, previous: bool
+    ) -> LocatedContainer | None:
+        if self.target is None:
+            return None
+        return self.target.locate(namespace, pod, container, previous=previous)
+
+    def is_running(self, container_id: str) -> bool:
+        return self.target is not None and self.target.is_running(container_id)
 
 
 async def _run_components(

@@ -68,7 +68,9 @@ def ready_condition(ready: bool) -> tuple[str, str, str, str]:
     return ("Ready", "False", "KubeletNotReady", NOT_READY_MESSAGE)
 
 
-def node_object(name: str, data_dir: Path, now: str, *, ready: bool = False) -> dict[str, Any]:
+def node_object(
+    name: str, data_dir: Path, now: str, *, ready: bool = False, kubelet_port: int = 0
+) -> dict[str, Any]:
     """The Node as registered: capacity, addresses, info and conditions."""
     resources = machine_resources(data_dir)
     conditions = [
@@ -117,7 +119,7 @@ def node_object(name: str, data_dir: Path, now: str, *, ready: bool = False) -> 
                 }
                 for t, s, r, m in conditions
             ],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
             "nodeInfo": {
                 "machineID": _read("/etc/machine-id"),
                 "systemUUID": _read("/etc/machine-id"),
@@ -160,7 +162,14 @@ class NodeStatus:
     """Registers the node once, then renews its Lease every ten seconds."""
 
     def __init__(
-        self, client: ApiClient, registry: Registry, clock: Clock, *, node_name: str, data_dir: Path
+        self,
+        client: ApiClient,
+        registry: Registry,
+        clock: Clock,
+        *,
+        node_name: str,
+        data_dir: Path,
+        kubelet_port: int = 0,
     ) -> None:
         nodes = registry.get("", "v1", "nodes")
         leases = registry.get("coordination.k8s.io", "v1", "leases")
@@ -171,6 +180,8 @@ class NodeStatus:
         self.clock = clock
         self.node_name = node_name
         self.data_dir = data_dir
+        self.kubelet_port = kubelet_port
+        """Where the API server reaches this node's kubelet (logs, exec, attach)."""
         self.registered = False
         self.runtime_ready = False
         self._reported_ready: bool | None = None
@@ -184,7 +195,9 @@ class NodeStatus:
     async def register(self) -> dict[str, Any]:
         now = rfc3339(self.clock.now())
         ready = self.runtime_ready
-        body = node_object(self.node_name, self.data_dir, now, ready=ready)
+        body = node_object(
+            self.node_name, self.data_dir, now, ready=ready, kubelet_port=self.kubelet_port
+        )
         try:
             node = await self.client.create(
                 self.nodes_rt, None, {k: v for k, v in body.items() if k != "status"}
