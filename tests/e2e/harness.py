@@ -101,8 +101,11 @@ class Node:
 
     def cli(self, *args: str, timeout: float = 90) -> Result:
         """Run ``kubeproc`` for this node; ``up`` gets this node's own CIDRs unless given."""
-        if args and args[0] == "up" and "--pod-cidr" not in args:
-            args = (*args, "--pod-cidr", self.pod_cidr, "--service-cidr", self.service_cidr)
+        if args and args[0] == "up":
+            if "--pod-cidr" not in args:
+                args = (*args, "--pod-cidr", self.pod_cidr)
+            if "--service-cidr" not in args:
+                args = (*args, "--service-cidr", self.service_cidr)
         proc = subprocess.run(
             [*KUBEPROC, *args, "--data-dir", str(self.data_dir), "--port", str(self.port)],
             capture_output=True,

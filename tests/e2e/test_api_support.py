@@ -91,17 +91,18 @@ def pod(name: str, **labels: str) -> dict[str, Any]:
     }
 
 
+ABSENT_NODE = "node-without-kubelet"
+
+
 def bound_pod(node: Node, namespace: str, name: str, **labels: str) -> dict[str, Any]:
-    """Create a pod and wait until the scheduler has bound it to the node."""
-    ok(node.http("POST", f"/api/v1/namespaces/{namespace}/pods", pod(name, **labels)), 201)
-    path = f"/api/v1/namespaces/{namespace}/pods/{name}"
+    """Create a pod bound to a node that has no kubelet, as when a real node is down.
 
-    def bound() -> dict[str, Any] | None:
-        obj = ok(node.http("GET", path))
-        return obj if obj["spec"].get("nodeName") else None
-
-    result: dict[str, Any] = wait_until(bound, what=f"pod {name} to be bound")
-    return result
+    The API server's own rules (graceful deletion, Terminating, watches) are then seen
+    without this node's kubelet acting on the pod; the scheduler leaves bound pods alone.
+    """
+    body = pod(name, **labels)
+    body.setdefault("spec", {})["nodeName"] = ABSENT_NODE
+    return ok(node.http("POST", f"/api/v1/namespaces/{namespace}/pods", body), 201)  # type: ignore[no-any-return]
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "it") -> Any:

@@ -196,7 +196,17 @@ def test_get_output_formats(kubectl: Kubectl, ns: str) -> None:
         "READINESS",
         "GATES",
     ]
-    assert wide[1].split()[:3] == ["web", "0/1", "Pending"]
+    assert wide[1].split()[0] == "web"
+    assert wide[1].split()[2] in ("Pending", "ContainerCreating", "Running")
+    wait_for(
+        lambda: (
+            kubectl.ok("get", "pod", "web", "-n", ns, "-o", "jsonpath={.status.phase}").out
+            == "Running"
+        ),
+        what="pod web running",
+    )
+    running = kubectl.ok("get", "pods", "-n", ns, "-o", "wide").out.splitlines()[1].split()
+    assert running[2] == "Running" and running[5].count(".") == 3
     doc = json.loads(kubectl.ok("get", "pod", "web", "-n", ns, "-o", "json").out)
     assert doc["spec"]["containers"][0]["livenessProbe"]["timeoutSeconds"] == 1
     assert doc["spec"]["nodeName"]

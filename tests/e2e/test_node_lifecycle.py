@@ -407,7 +407,7 @@ def test_two_nodes_with_their_own_data_dirs_run_side_by_side(
     [
         (["--pod-cidr", "nope"], "error: --pod-cidr 'nope' is not a valid CIDR"),
         (
-            ["--pod-cidr", "10.96.0.0/20"],
+            ["--pod-cidr", "10.96.0.0/20", "--service-cidr", "10.96.0.0/16"],
             "error: --pod-cidr 10.96.0.0/20 overlaps --service-cidr 10.96.0.0/16",
         ),
         (["--service-cidr", "10.1.0.0/30"], "error: --service-cidr 10.1.0.0/30 is too small"),
@@ -420,7 +420,10 @@ def test_two_nodes_with_their_own_data_dirs_run_side_by_side(
 def test_bad_node_flags_are_one_line_errors(tmp_path: Path, flags: list[str], message: str) -> None:
     """Invalid CIDRs and back-off flags are refused in one line before anything starts."""
     node = Node(tmp_path)
-    res = node.cli("up", "--detach", *flags)
+    try:
+        res = node.cli("up", "--detach", *flags)
+    finally:
+        node.down()
     assert res.rc == 1
     assert res.err.startswith(message), res.err
     assert "Traceback" not in res.err
