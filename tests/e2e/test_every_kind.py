@@ -60,7 +60,8 @@ MANIFESTS = {
     ),
     "pod/pod": (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: pod}\n"
-        "spec: {containers: [{name: c, image: busybox, command: [sleep, '1000']}]}\n"
+        "spec: {terminationGracePeriodSeconds: 1,"
+        " containers: [{name: c, image: busybox, command: [sleep, '1000']}]}\n"
     ),
     "event/ev": (
         "apiVersion: v1\nkind: Event\nmetadata: {name: ev}\n"

@@ -29,6 +29,7 @@ metadata:
   name: web
   labels: {app: web, tier: front}
 spec:
+  terminationGracePeriodSeconds: 1  # sleep as PID 1 ignores SIGTERM; do not wait 30 s
   containers:
   - name: main
     image: nginx:1.25
