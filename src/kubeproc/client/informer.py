@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubeproc.api import errors
@@ -40,9 +40,12 @@ class Informer:
         *,
         namespace: str | None = None,
         listener: Listener | None = None,
+        params: Mapping[str, str] | None = None,
         resync_backoff: float = 1.0,
     ) -> None:
         self.client = client
+        self.params = dict(params or {})
+        """Sent with every list and watch, e.g. a field selector (the kubelet's own node)."""
         self.rt = rt
         self.clock = clock
         self.namespace = namespace
@@ -56,7 +59,7 @@ class Informer:
             self.listener(key, old, new)
 
     async def _relist(self) -> str:
-        body = await self.client.list(self.rt, self.namespace)
+        body = await self.client.list(self.rt, self.namespace, params=self.params or None)
         fresh = {object_key(o): o for o in body.get("items", [])}
         for key, old in list(self.objects.items()):
             if key not in fresh:
@@ -76,7 +79,7 @@ class Informer:
         while True:
             try:
                 rv = await self._relist()
-                params = {"resourceVersion": rv, "allowWatchBookmarks": "true"}
+                params = {**self.params, "resourceVersion": rv, "allowWatchBookmarks": "true"}
                 async for ev in self.client.watch(self.rt, self.namespace, params=params):
                     if ev.type == "BOOKMARK":
                         continue

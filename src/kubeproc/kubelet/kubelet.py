@@ -25,7 +25,7 @@ from typing import Any
 
 from kubeproc.api.resources import Registry
 from kubeproc.client import ApiClient, Informer
-from kubeproc.kubelet.apisources import ApiSources, ScopedClient, resource_of
+from kubeproc.kubelet.apisources import ApiSources, resource_of
 from kubeproc.kubelet.backoff import Backoff
 from kubeproc.kubelet.config import KubeletConfig
 from kubeproc.kubelet.envvars import service_env
@@ -187,10 +187,13 @@ class Kubelet:
     async def run(self) -> None:
         """Run until cancelled; containers keep running afterwards (see ``drain``)."""
         self._pods_by_uid = {}
-        scoped = ScopedClient(
-            self.client, {"fieldSelector": f"spec.nodeName={self.config.node_name}"}
+        pods = Informer(
+            self.client,
+            self.pods_rt,
+            self.clock,
+            listener=self._pod_changed,
+            params={"fieldSelector": f"spec.nodeName={self.config.node_name}"},
         )
-        pods = Informer(scoped, self.pods_rt, self.clock, listener=self._pod_changed)
         self._services = Informer(self.client, self.services_rt, self.clock)
         try:
             async with asyncio.TaskGroup() as tg:
