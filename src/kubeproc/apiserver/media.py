@@ -156,15 +156,21 @@ _FIND_KIND = (
 )
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid JSON constant {name}")  # Go has no NaN or Infinity
+
+
 def parse_json(data: bytes, *, prefix: str = "") -> Any:
-    """Parse JSON as Go does; a ``BodyError`` carries Go's syntax error after ``prefix``."""
-    fault = gojson.syntax_error(data)
-    if fault is not None:
-        raise BodyError(prefix + fault)
+    """Parse JSON as Go does; a ``BodyError`` carries Go's syntax error after ``prefix``.
+
+    The C parser goes first: Go's scanner, replayed in Python (``gojson``) to word the
+    error as Go does, is 30 times slower and only runs for a body that failed to parse.
+    """
     try:
-        return json.loads(data.decode("utf-8", "replace"))
-    except ValueError as err:  # Go's scanner accepted it; Python's did not (should not happen)
-        raise BodyError(prefix + str(err)) from err
+        return json.loads(data.decode("utf-8", "replace"), parse_constant=_reject_constant)
+    except ValueError as err:
+        fault = gojson.syntax_error(data)
+        raise BodyError(prefix + (fault if fault is not None else str(err))) from err
 
 
 def patch_type(content_type: str | None) -> PatchType:

@@ -10,7 +10,6 @@ table, as the real server gives custom resources without printer columns.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from typing import Any
 
@@ -72,7 +71,9 @@ def _row_object(rt: ResourceType, obj: dict[str, Any], include_object: str) -> A
         return {
             "kind": "PartialObjectMetadata",
             "apiVersion": "meta.k8s.io/v1",
-            "metadata": copy.deepcopy(obj.get("metadata") or {}),
+            # Rows are serialized at once and never changed: a shallow copy is enough, and a
+            # deep one cost two thirds of a 10,000-row list (bench/README.md).
+            "metadata": dict(obj.get("metadata") or {}),
         }
     if include_object == "Object":
         full = dict(obj)

@@ -7,6 +7,11 @@ container's parent: it owns its stdio, writes the CRI log (``k8s-file``), notice
 kills (the ``oom`` file, from the memory cgroup's events) and writes the exit code to
 ``<persist>/exit`` when the container ends. ``runc start`` then lets it run; ``runc
 kill`` signals it. runc keeps its own state under a per-node ``--root``.
+
+The log file is capped with conmon's ``--log-size-max`` at the kubelet's
+``containerLogMaxSize``: conmon, not kubeproc, writes it, so without the cap a container
+printing fast fills the disk. On reaching the cap conmon starts the file afresh (a new
+inode, which a following reader notices), as with CRI-O's ``log_size_max``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from kubeproc.kubelet.logs.writer import DEFAULT_MAX_BYTES
 from kubeproc.kubelet.runtime.oci import proc
 from kubeproc.kubelet.runtime.oci.state import process_start
 from kubeproc.kubelet.runtime.types import ContainerRuntimeError, CreateContainerError
@@ -76,6 +82,7 @@ class ConmonSpec:
     tty: bool = False
     stdin: bool = False
     stdin_once: bool = False
+    log_max_bytes: int = DEFAULT_MAX_BYTES
 
     @property
     def pid_file(self) -> Path:
@@ -99,6 +106,7 @@ def conmon_argv(conmon: str, runc: Runc, spec: ConmonSpec) -> list[str]:
         f"--container-pidfile={spec.pid_file}",
         f"--conmon-pidfile={spec.conmon_pid_file}",
         f"--log-path=k8s-file:{spec.log_path}",
+        f"--log-size-max={spec.log_max_bytes}",
         f"--persist-dir={spec.persist_dir}",
         f"--socket-dir-path={spec.socket_dir}",
         "--log-level=info",
