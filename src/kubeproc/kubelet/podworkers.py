@@ -6,7 +6,11 @@ it running: ``sync_pod``), *terminating* (stop its containers gracefully:
 objects removed once the pod is being deleted: ``sync_terminated_pod``). A pod enters
 termination when it is deleted (``deletionTimestamp``), removed from the API, or reaches a
 terminal phase. A termination request cancels a sync in progress, so a hung postStart
-hook cannot keep a deleted pod alive. When the pod is gone from the API the worker runs
+hook cannot keep a deleted pod alive. A grace period can only shrink: a second delete
+with a shorter ``deletionGracePeriodSeconds`` while the pod terminates cancels the
+termination in progress and starts it again with the shorter grace (the kubelet's
+``calculateEffectiveGracePeriod``), so ``kubectl delete --grace-period=1`` after a 30 s
+delete does not wait the 30 s. When the pod is gone from the API the worker runs
 ``cleanup_pod`` and ends.
 
 Every worker task belongs to the ``TaskGroup`` of ``run``; wake-ups are an event per pod
@@ -63,6 +67,22 @@ class _Worker:
     finished: bool = False
     deadline: float | None = None
     sync_task: asyncio.Task[SyncResult] | None = None
+    terminate_task: asyncio.Task[None] | None = None
+    terminate_grace: int = 0
+    """The grace period the termination in progress started with."""
+
+
+def _deletion_grace(pod: dict[str, Any]) -> int | None:
+    grace = pod.get("metadata", {}).get("deletionGracePeriodSeconds")
+    return int(grace) if grace is not None else None
+
+
+def _effective_grace(pod: dict[str, Any]) -> int:
+    """The grace a termination of ``pod`` starts with: the deletion's, else the pod's."""
+    grace = _deletion_grace(pod)
+    if grace is None:
+        grace = pod.get("spec", {}).get("terminationGracePeriodSeconds")
+    return int(grace) if grace is not None else 30
 
 
 def _terminal_phase(pod: dict[str, Any]) -> bool:
@@ -104,6 +124,10 @@ class PodWorkers:
         if self._should_terminate(worker):
             self._cancel_sync(worker)
             sync = True
+        if self._grace_shortened(worker):
+            log.info("grace period shortened uid=%s grace=%s", uid, _deletion_grace(pod))
+            assert worker.terminate_task is not None
+            worker.terminate_task.cancel()
         if sync:
             worker.wake.set()
 
@@ -167,6 +191,12 @@ class PodWorkers:
             or _terminal_phase(pod)
         )
 
+    def _grace_shortened(self, worker: _Worker) -> bool:
+        if worker.terminate_task is None or worker.terminate_task.done():
+            return False
+        grace = _deletion_grace(worker.pod)
+        return grace is not None and grace < worker.terminate_grace
+
     def _cancel_sync(self, worker: _Worker) -> None:
         if worker.state is WorkState.SYNCING and worker.sync_task is not None:
             worker.sync_task.cancel()
@@ -206,7 +236,9 @@ class PodWorkers:
             worker.state = WorkState.TERMINATING
             log.info("pod terminating uid=%s", worker.uid)
         if worker.state is WorkState.TERMINATING:
-            await self.syncer.sync_terminating_pod(worker.pod)
+            if not await self._terminate(worker):  # a shorter grace: start over with it
+                worker.wake.set()
+                return False
             worker.state = WorkState.TERMINATED
         if worker.removed:
             await self.syncer.cleanup_pod(worker.uid, worker.pod)
@@ -234,6 +266,24 @@ class PodWorkers:
             worker.sync_task = None
             if not task.done():
                 task.cancel()
+
+    async def _terminate(self, worker: _Worker) -> bool:
+        """``sync_terminating_pod``; False if a shorter grace period cancelled it."""
+        worker.terminate_grace = _effective_grace(worker.pod)
+        task = asyncio.ensure_future(self.syncer.sync_terminating_pod(worker.pod))
+        worker.terminate_task = task
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and (current is None or current.cancelling() == 0):
+                return False
+            raise
+        finally:
+            worker.terminate_task = None
+            if not task.done():
+                task.cancel()
+        return True
 
     def _requeue(self, worker: _Worker, result: SyncResult) -> None:
         delay = self.resync_period
