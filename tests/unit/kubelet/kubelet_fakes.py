@@ -350,7 +350,8 @@ class FakeApi:
         self.writes.append((f"delete(grace={grace})", rt.plural, name))
         if rt.plural == "pods" and grace:
             meta = current["metadata"]
-            if not meta.get("deletionTimestamp"):
+            # As the API server: a shorter grace period replaces a longer one, never the reverse.
+            if not meta.get("deletionTimestamp") or grace < meta["deletionGracePeriodSeconds"]:
                 meta["deletionTimestamp"] = rfc3339(self.clock.now() + dt.timedelta(seconds=grace))
                 meta["deletionGracePeriodSeconds"] = grace
             return self.put("pods", copy.deepcopy(current))

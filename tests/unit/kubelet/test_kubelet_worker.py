@@ -119,6 +119,23 @@ async def test_graceful_deletion_waits_for_the_grace_period_then_deletes(node: N
     assert ("Killing", "Stopping container app", 1) in node.events()
 
 
+async def test_a_second_shorter_delete_shortens_the_grace(node: Node) -> None:
+    """A delete with grace 1 during a 30 s termination kills after about 1 s, not 30 s."""
+    node.runtime.stubborn.add("app")
+    await started(node, pod())
+    await node.api.delete(PODS, "default", "p")
+    await settle()
+    assert node.runtime.stops == [("app", 30)]
+    await tick(node, 5)
+    assert node.runtime.running("app")
+    await node.api.delete(PODS, "default", "p", options={"gracePeriodSeconds": 1})
+    await settle()
+    await tick(node, 2)
+    await until(lambda: node.api.obj("pods", "p") is None, "pod deleted")
+    assert not node.runtime.running("app")
+    assert node.clock.monotonic() < 10
+
+
 async def test_image_only_container_waits_with_a_clear_message(node: Node) -> None:
     """No command: CreateContainerConfigError saying to set command, and a Failed event."""
     spec = pod()
