@@ -64,6 +64,7 @@ def _config(args: argparse.Namespace) -> NodeConfig:
         service_cidr=args.service_cidr,
         backoff_initial=args.crashloop_backoff_initial,
         backoff_max=args.crashloop_backoff_max,
+        backoff_reset=args.crashloop_backoff_reset,
     )
 
 
@@ -84,6 +85,8 @@ def node_flag_problem(args: argparse.Namespace) -> str | None:
         return f"--pod-cidr {pods} overlaps --service-cidr {services}"
     if not 0 < args.crashloop_backoff_initial <= args.crashloop_backoff_max:
         return "--crashloop-backoff-initial must be positive and at most --crashloop-backoff-max"
+    if args.crashloop_backoff_reset <= 0:
+        return "--crashloop-backoff-reset must be positive"
     return None
 
 
@@ -175,6 +178,8 @@ def up_detached(args: argparse.Namespace, config: NodeConfig) -> int:
         str(config.backoff_initial),
         "--crashloop-backoff-max",
         str(config.backoff_max),
+        "--crashloop-backoff-reset",
+        str(config.backoff_reset),
     ]
     if args.verbose:
         cmd.append("-v")
@@ -348,6 +353,12 @@ def parser() -> argparse.ArgumentParser:
             type=float,
             default=300.0,
             help="longest CrashLoopBackOff delay in seconds (Kubernetes: 300)",
+        )
+        p.add_argument(
+            "--crashloop-backoff-reset",
+            type=float,
+            default=600.0,
+            help="a container that ran this long starts the back-off over (Kubernetes: 600)",
         )
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 

@@ -35,6 +35,8 @@ class NodeConfig:
     backoff_initial: float = 10.0
     """CrashLoopBackOff's first delay; upstream lets a node shorten the curve."""
     backoff_max: float = 300.0
+    backoff_reset: float = 600.0
+    """A run longer than this after the last back-off step starts the curve over."""
 
     @property
     def server(self) -> str:

@@ -149,6 +149,7 @@ async def _serve(
                         root_dir=config.data_dir / "kubelet",
                         backoff_initial=config.backoff_initial,
                         backoff_max=config.backoff_max,
+                        backoff_reset=config.backoff_reset,
                     ),
                     on_ready=node_status.set_runtime_ready,
                 )
