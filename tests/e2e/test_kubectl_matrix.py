@@ -264,8 +264,15 @@ def test_describe(kubectl: Kubectl, ns: str) -> None:
         + "---"
         + DEPLOYMENT.replace("name: web\n  labels", "name: webd\n  labels"),
     )
+    wait_for(
+        lambda: (
+            kubectl.ok("get", "pod", "web", "-n", ns, "-o", "jsonpath={.status.phase}").out
+            == "Running"
+        ),
+        what="pod web running",
+    )
     pod = squash(kubectl.ok("describe", "pod", "web", "-n", ns).out)
-    assert "Status: Pending" in pod
+    assert "Status: Running" in pod
     assert (
         "Liveness: http-get http://:8080/healthz delay=0s timeout=1s period=5s #success=1 #failure=3"
         in pod
