@@ -17,7 +17,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +69,7 @@ class Node:
 
 
 @contextlib.contextmanager
-def running_node(kubeproc: Path, data_dir: Path) -> Iterator[Node]:
+def running_node(kubeproc: Path, data_dir: Path, extra_args: Sequence[str] = ()) -> Iterator[Node]:
     """A node up on ``data_dir`` for the block; stopped by its data dir whatever happens.
 
     ``kubeproc down`` sends SIGTERM and, after its own grace, SIGKILL. Should it fail or
@@ -78,6 +78,7 @@ def running_node(kubeproc: Path, data_dir: Path) -> Iterator[Node]:
     """
     node = Node(data_dir, free_port())
     cmd = [str(kubeproc), "up", "--detach", "--data-dir", str(data_dir), "--port", str(node.port)]
+    cmd += list(extra_args)
     pid: int | None = None
     try:
         up = subprocess.run(cmd, capture_output=True, text=True, timeout=UP_TIMEOUT, check=False)
