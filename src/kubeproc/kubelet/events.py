@@ -1,17 +1,18 @@
 """The kubelet's event recorder: pod events with the kubelet's reasons and v1.33 wording.
 
 Recording never blocks a pod worker: ``event`` queues (bounded, oldest dropped, as
-client-go's broadcaster drops when its buffer is full) and ``run`` writes. Repeats are
-aggregated as client-go's ``EventCorrelator`` does: an event with the same source,
-involved object (including the field path), type, reason and message as one already
-written bumps that event's ``count`` and ``lastTimestamp`` with a PATCH instead of
-creating another; new events are named ``<pod>.<hex nanoseconds>``.
+client-go's broadcaster drops when its buffer is full) and ``run`` writes. Each event is
+correlated first (``eventcorrelator``: similar events combined, repeats counted, spam
+dropped), as client-go's recorder does; a repeat PATCHes ``count``, ``lastTimestamp``
+and ``message`` of the event it repeats, and new events are named
+``<pod>.<hex nanoseconds>``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 from kubeproc.api import errors
 from kubeproc.api.resources import ResourceType
 from kubeproc.client import ApiClient
+from kubeproc.kubelet.eventcorrelator import EventCorrelator, EventFacts, Write
 from kubeproc.util.clock import Clock, rfc3339
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,6 @@ FAILED_PRE_STOP_HOOK = "FailedPreStopHook"
 INVALID_ENV_NAMES = "InvalidEnvironmentVariableNames"
 
 _BUFFER = 1000
-_LRU = 4096
 
 
 def pulled_message(image: str) -> str:
@@ -75,12 +76,12 @@ class _Pending:
     involved: dict[str, Any]
     type: str
     reason: str
-    message: str
-    at: Any
+    write: Write
+    at: dt.datetime
 
 
 class EventRecorder:
-    """Queues kubelet events and writes them, aggregating repeats."""
+    """Queues kubelet events and writes them, correlated as client-go does."""
 
     def __init__(
         self, client: ApiClient, events_rt: ResourceType, clock: Clock, *, node_name: str
@@ -91,9 +92,7 @@ class EventRecorder:
         self.node_name = node_name
         self._queue: collections.deque[_Pending] = collections.deque(maxlen=_BUFFER)
         self._wake = asyncio.Event()
-        self._seen: collections.OrderedDict[tuple[str, ...], tuple[str, int]] = (
-            collections.OrderedDict()
-        )
+        self._correlator = EventCorrelator()
         self._last_nanos = 0
 
     def event(
@@ -119,9 +118,24 @@ class EventRecorder:
             reason,
             message,
         )
-        self._queue.append(
-            _Pending(involved["namespace"], involved, type_, reason, message, self.clock.now())
+        now = self.clock.now()
+        facts = EventFacts(
+            source=("kubelet", self.node_name),
+            involved=tuple(
+                involved.get(k, "")
+                for k in ("kind", "namespace", "name", "uid", "apiVersion", "fieldPath")
+            ),
+            type=type_,
+            reason=reason,
+            message=message,
         )
+        write = self._correlator.correlate(
+            facts, now.timestamp(), self._name(involved["name"], now)
+        )
+        if write is None:
+            log.debug("event dropped by the spam filter reason=%s", reason)
+            return
+        self._queue.append(_Pending(involved["namespace"], involved, type_, reason, write, now))
         self._wake.set()
 
     async def run(self) -> None:
@@ -140,67 +154,41 @@ class EventRecorder:
         while self._queue:
             await self._write(self._queue.popleft())
 
-    def _key(self, p: _Pending) -> tuple[str, ...]:
-        inv = p.involved
-        return (
-            "kubelet",
-            self.node_name,
-            inv["kind"],
-            inv["namespace"],
-            inv["name"],
-            inv.get("fieldPath", ""),
-            inv["uid"],
-            inv["apiVersion"],
-            p.type,
-            p.reason,
-            p.message,
-        )
-
-    def _name(self, pod_name: str, at: Any) -> str:
+    def _name(self, pod_name: str, at: dt.datetime) -> str:
         nanos = int(at.timestamp() * 1_000_000_000)
         nanos = max(nanos, self._last_nanos + 1)  # unique even on a frozen clock
         self._last_nanos = nanos
         return f"{pod_name}.{nanos:x}"
 
     async def _write(self, p: _Pending) -> None:
-        key = self._key(p)
+        w = p.write
         stamp = rfc3339(p.at)
-        seen = self._seen.get(key)
-        if seen is not None:
-            name, count = seen
+        if not w.create:
             try:
                 await self.client.patch(
                     self.events_rt,
                     p.namespace,
-                    name,
-                    {"count": count + 1, "lastTimestamp": stamp},
+                    w.name,
+                    {"count": w.count, "lastTimestamp": stamp, "message": w.message},
                 )
-                self._remember(key, name, count + 1)
                 return
             except errors.NotFound:
-                del self._seen[key]
-        name = self._name(p.involved["name"], p.at)
+                pass  # expired meanwhile: create it again, with the count it has reached
+        first = rfc3339(dt.datetime.fromtimestamp(w.first_seen, tz=dt.UTC))
         body = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"name": name, "namespace": p.namespace},
+            "metadata": {"name": w.name, "namespace": p.namespace},
             "involvedObject": p.involved,
             "reason": p.reason,
-            "message": p.message,
+            "message": w.message,
             "source": {"component": "kubelet", "host": self.node_name},
-            "firstTimestamp": stamp,
+            "firstTimestamp": first,
             "lastTimestamp": stamp,
-            "count": 1,
+            "count": w.count,
             "type": p.type,
             "eventTime": None,
             "reportingComponent": "kubelet",
             "reportingInstance": self.node_name,
         }
         await self.client.create(self.events_rt, p.namespace, body)
-        self._remember(key, name, 1)
-
-    def _remember(self, key: tuple[str, ...], name: str, count: int) -> None:
-        self._seen[key] = (name, count)
-        self._seen.move_to_end(key)
-        while len(self._seen) > _LRU:
-            self._seen.popitem(last=False)

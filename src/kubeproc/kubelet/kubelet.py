@@ -29,7 +29,7 @@ from kubeproc.kubelet.apisources import ApiSources, resource_of
 from kubeproc.kubelet.backoff import Backoff
 from kubeproc.kubelet.config import KubeletConfig
 from kubeproc.kubelet.envvars import service_env
-from kubeproc.kubelet.events import EventRecorder
+from kubeproc.kubelet.events import EventRecorder, field_path
 from kubeproc.kubelet.lifecycle import HookRunner, HttpGetter
 from kubeproc.kubelet.locator import LocatedContainer
 from kubeproc.kubelet.nodestatus import machine_resources
@@ -37,9 +37,12 @@ from kubeproc.kubelet.pleg import Pleg, PodLifecycleEvent
 from kubeproc.kubelet.podsync import PodSync
 from kubeproc.kubelet.podworkers import PodWorkers
 from kubeproc.kubelet.probehooks import ProbeHooks
+from kubeproc.kubelet.prober import ProbeEvent, ProbeManager, ProbeRunner
+from kubeproc.kubelet.prober.runner import KubeletProbeRunner
 from kubeproc.kubelet.runtime.types import ContainerPhase, Runtime
 from kubeproc.kubelet.runtimemanager import RuntimeManager
 from kubeproc.kubelet.runtimestatus import ReasonCache
+from kubeproc.kubelet.status import refresh_probe_fields
 from kubeproc.kubelet.statusmanager import StatusManager
 from kubeproc.kubelet.timing import wait_event
 from kubeproc.kubelet.volumes import VolumeManager
@@ -58,6 +61,7 @@ class Kubelet:
         config: KubeletConfig,
         *,
         probes: ProbeHooks | None = None,
+        prober: ProbeRunner | None = None,
         on_ready: Callable[[bool], None] | None = None,
         allocatable: Mapping[str, str] | None = None,
         http_get: HttpGetter | None = None,
@@ -66,7 +70,13 @@ class Kubelet:
         self.clock = clock
         self.runtime = runtime
         self.config = config
-        self.probes = probes or ProbeHooks()
+        self.prober = ProbeManager(
+            clock,
+            prober or KubeletProbeRunner(runtime),
+            on_pod_change=self._probe_result_changed,
+            on_event=self._probe_event,
+        )
+        self.probes = probes or self.prober.hooks()
         self.on_ready = on_ready
         if allocatable is None:
             config.root_dir.mkdir(parents=True, exist_ok=True)
@@ -122,6 +132,8 @@ class Kubelet:
             backoff=self.backoff,
             probes=self.probes,
             runtime_name=runtime.name,
+            on_status=self._status_generated,
+            on_gone=self.prober.remove_pod,
         )
         self.pod_workers = PodWorkers(
             self.sync,
@@ -167,6 +179,38 @@ class Kubelet:
         self._pods_by_uid[new["metadata"]["uid"]] = new
         self.pod_workers.update_pod(new, sync=old is None or _differs_semantically(old, new))
 
+    def _status_generated(self, pod: dict[str, Any], status: dict[str, Any]) -> None:
+        """Every freshly generated status reaches the prober (``AddPod``/``UpdatePodStatus``)."""
+        statuses = [
+            *(status.get("initContainerStatuses") or []),
+            *(status.get("containerStatuses") or []),
+        ]
+        self.prober.update_pod({**pod, "status": status}, statuses)
+
+    def _probe_result_changed(self, uid: str) -> None:
+        """A probe result changed: ``ready``/``started`` to the API now, then sync the pod."""
+        pod = self._pods_by_uid.get(uid)
+        cached = self.status_manager.get(uid)
+        if pod is not None and cached is not None:
+            self.status_manager.set(pod, refresh_probe_fields(pod, cached, self.probes))
+        self.trigger_sync(uid)
+
+    def _probe_event(self, event: ProbeEvent) -> None:
+        pod = self._pods_by_uid.get(event.pod_uid)
+        if pod is None:
+            return
+        init = any(
+            c.get("name") == event.container_name
+            for c in pod.get("spec", {}).get("initContainers") or []
+        )
+        self.recorder.event(
+            pod,
+            event.type,
+            event.reason,
+            event.message,
+            field_path=field_path(event.container_name, init=init),
+        )
+
     def _on_pleg_event(self, event: PodLifecycleEvent) -> None:
         self.pod_workers.wake(event.pod_uid)
 
@@ -204,6 +248,7 @@ class Kubelet:
                 await pods.synced.wait()
                 await self._services.synced.wait()
                 await self.housekeeping()
+                tg.create_task(self.prober.run(), name="kubelet-prober")
                 tg.create_task(self.pleg.run(), name="kubelet-pleg")
                 tg.create_task(self.pod_workers.run(), name="kubelet-pod-workers")
                 tg.create_task(self._housekeeping_loop(), name="kubelet-housekeeping")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from typing import Any
 
 from kubeproc.kubelet.backoff import Backoff
@@ -42,6 +43,8 @@ class PodSync:
         backoff: Backoff,
         probes: ProbeHooks,
         runtime_name: str,
+        on_status: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+        on_gone: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.pleg = pleg
@@ -52,6 +55,8 @@ class PodSync:
         self.backoff = backoff
         self.probes = probes
         self.runtime_name = runtime_name
+        self.on_status = on_status
+        self.on_gone = on_gone
         self._marks: dict[str, int] = {}
 
     async def _runtime_status(self, uid: str) -> PodRuntimeStatus:
@@ -72,6 +77,8 @@ class PodSync:
             pod_is_terminal=terminal,
         )
         self.status_manager.set(pod, status)
+        if self.on_status is not None:
+            self.on_status(pod, status)
         return status
 
     async def sync_pod(self, pod: dict[str, Any]) -> SyncResult:
@@ -102,6 +109,8 @@ class PodSync:
         runtime = await self._runtime_status(uid)
         self._status(pod, runtime, terminal=True)
         await self.volumes.teardown(uid)
+        if self.on_gone is not None:
+            self.on_gone(uid)  # every container has stopped: no probe worker is left to run
         if pod["metadata"].get("deletionTimestamp"):
             await self.manager.remove_pod(pod, runtime)
             self._marks[uid] = self.pleg.mark()
@@ -118,6 +127,8 @@ class PodSync:
             ignore_errors=True,
         )
         self.status_manager.forget(uid)
+        if self.on_gone is not None:
+            self.on_gone(uid)
         self.reasons.forget_pod(uid)
         self.backoff.forget_pod(uid)
         self._marks.pop(uid, None)

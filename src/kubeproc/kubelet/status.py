@@ -11,6 +11,7 @@ its status holds. A terminal phase never changes back.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -183,3 +184,34 @@ def generate_pod_status(
     if qos:
         status["qosClass"] = qos
     return status
+
+
+def refresh_probe_fields(
+    pod: dict[str, Any], status: dict[str, Any], probes: ProbeHooks
+) -> dict[str, Any]:
+    """``SetContainerReadiness``/``SetContainerStartup``: a probe result, applied at once.
+
+    A copy of the cached ``status`` with each container's ``started`` and ``ready`` read
+    again from the probe results and the ``ContainersReady`` and ``Ready`` conditions
+    recomputed; nothing else changes, so a readiness flip reaches the API without waiting
+    for a pod sync (which may be busy stopping the pod for its whole grace period).
+    """
+    spec = pod["spec"]
+    fresh = copy.deepcopy(status)
+    regular = fresh.get("containerStatuses") or []
+    init = fresh.get("initContainerStatuses") or []
+    set_probe_fields(pod, regular, spec.get("containers", []), probes, is_init=False)
+    set_probe_fields(pod, init, spec.get("initContainers") or [], probes, is_init=True)
+    conditions = fresh.get("conditions") or []
+    all_ready = containers_ready(spec, [*init, *regular], fresh.get("phase", "Pending"))
+    others = [c for c in conditions if c.get("type") not in ("Ready", "ContainersReady")]
+    pod_ready = ready(spec, others, all_ready)
+    fresh["conditions"] = [
+        pod_ready
+        if c.get("type") == "Ready"
+        else all_ready
+        if c.get("type") == "ContainersReady"
+        else c
+        for c in conditions
+    ]
+    return fresh

@@ -72,7 +72,7 @@ async def test_repeats_bump_count_and_last_timestamp() -> None:
 
 
 async def test_event_deleted_meanwhile_is_created_again() -> None:
-    """If the aggregated event is gone (TTL), the repeat creates a fresh one."""
+    """If the aggregated event is gone (TTL), the repeat creates it again, count kept."""
     clock = FakeClock()
     api = FakeApi(clock)
     recorder = EventRecorder(api, EVENTS, clock, node_name="node-a")
@@ -82,4 +82,4 @@ async def test_event_deleted_meanwhile_is_created_again() -> None:
     recorder.event(POD, ev.NORMAL, ev.KILLING, "Stopping container app")
     await recorder.flush()
     (event,) = api.of_kind("events")
-    assert event["count"] == 1
+    assert event["count"] == 2

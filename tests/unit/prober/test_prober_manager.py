@@ -22,6 +22,7 @@ from kubeproc.kubelet.prober import (
     HandlerResult,
     Outcome,
     ProbeManager,
+    ProbeTarget,
     ProbeType,
     Result,
     ResultKey,
@@ -186,9 +187,9 @@ async def test_pods_known_before_run_get_workers_when_it_starts() -> None:
 
 class _RaisingRunner(FakeProbeRunner):
     async def run(
-        self, kind: ProbeType, probe_spec: Mapping[str, Any], pod_ip: str, container_id: str
+        self, kind: ProbeType, probe_spec: Mapping[str, Any], target: ProbeTarget
     ) -> Outcome:
-        await super().run(kind, probe_spec, pod_ip, container_id)
+        await super().run(kind, probe_spec, target)
         raise RuntimeError("runner bug")
 
 

@@ -10,6 +10,7 @@ from kubeproc.kubelet.prober.handlers import (
     HandlerResult,
     Outcome,
     ProbeRunner,
+    ProbeTarget,
 )
 from kubeproc.kubelet.prober.manager import ProbeManager, WorkerKey
 from kubeproc.kubelet.prober.results import (
@@ -27,6 +28,7 @@ __all__ = [
     "ProbeEvent",
     "ProbeManager",
     "ProbeRunner",
+    "ProbeTarget",
     "ProbeType",
     "Result",
     "ResultKey",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -35,9 +35,23 @@ class Outcome:
     output: str = ""
 
 
+@dataclass(frozen=True)
+class ProbeTarget:
+    """What a handler aims at: the pod's IP, the container instance and its spec.
+
+    The spec resolves named ports and the literal ``env`` that ``$(VAR)`` in an exec
+    command may use, both at probe time as upstream does.
+    """
+
+    pod_ip: str
+    container_id: str
+    container: Mapping[str, Any] = field(default_factory=dict)
+    pod_name: str = ""
+
+
 class ProbeRunner(Protocol):
     async def run(
-        self, kind: ProbeType, probe_spec: Mapping[str, Any], pod_ip: str, container_id: str
+        self, kind: ProbeType, probe_spec: Mapping[str, Any], target: ProbeTarget
     ) -> Outcome:
         """Run the probe's handler once, within its ``timeoutSeconds``."""
 
@@ -81,9 +95,10 @@ class FakeProbeRunner:
         )
 
     async def run(
-        self, kind: ProbeType, probe_spec: Mapping[str, Any], pod_ip: str, container_id: str
+        self, kind: ProbeType, probe_spec: Mapping[str, Any], target: ProbeTarget
     ) -> Outcome:
-        self.calls.append(RunnerCall(kind, container_id, pod_ip))
+        container_id = target.container_id
+        self.calls.append(RunnerCall(kind, container_id, target.pod_ip))
         for key in ((kind, container_id), (kind, None)):
             script = self._scripts.get(key)
             if script:

@@ -157,6 +157,13 @@ class ProbeManager:
             if key.probe_type is not ProbeType.READINESS:
                 self._stop(key)
 
+    def worker_count(self) -> int:
+        return len(self._workers)
+
+    def pods(self) -> set[str]:
+        """UIDs of the pods the prober follows."""
+        return set(self._pods)
+
     def worker(self, key: WorkerKey) -> Worker | None:
         handle = self._workers.get(key)
         return handle.worker if handle else None
@@ -263,9 +270,9 @@ class ProbeManager:
                     current.container_id if current else None
                 ):
                     continue  # it stopped itself for this instance; wait for a new one
-                self._start(key, probe)
+                self._start(key, probe, spec)
 
-    def _start(self, key: WorkerKey, probe: Mapping[str, Any]) -> None:
+    def _start(self, key: WorkerKey, probe: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
         assert self._tg is not None
         period = float(probe.get("periodSeconds") or 10)
         uptime = self._clock.monotonic() - self._kubelet_started
@@ -274,6 +281,7 @@ class ProbeManager:
             pod_uid=key.pod_uid,
             container_name=key.container_name,
             probe_spec=probe,
+            container_spec=spec,
             pod_view=lambda: self._view_of(key.pod_uid),
             cache=self.results,
             runner=self._runner,

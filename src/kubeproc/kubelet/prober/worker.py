@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from kubeproc.kubelet.prober.events import ProbeEvent, attempt_event
-from kubeproc.kubelet.prober.handlers import HandlerResult, Outcome, ProbeRunner
+from kubeproc.kubelet.prober.handlers import HandlerResult, Outcome, ProbeRunner, ProbeTarget
 from kubeproc.kubelet.prober.results import ProbeType, Result, ResultKey, ResultsCache
 from kubeproc.util.clock import Clock
 
@@ -233,6 +233,7 @@ class Worker:
         container_name: str,
         probe_spec: Mapping[str, Any],
         pod_view: Callable[[], PodView | None],
+        container_spec: Mapping[str, Any] | None = None,
         cache: ResultsCache,
         runner: ProbeRunner,
         clock: Clock,
@@ -243,6 +244,7 @@ class Worker:
         self.pod_uid = pod_uid
         self.container_name = container_name
         self.probe_spec = probe_spec
+        self.container_spec: Mapping[str, Any] = container_spec or {}
         self.timing = ProbeTiming.from_spec(probe_spec)
         self.state = WorkerState()
         self._pod_view = pod_view
@@ -331,7 +333,8 @@ class Worker:
 
     async def _run_once(self, pod_ip: str, container_id: str) -> Outcome:
         try:
-            return await self._runner.run(self.probe_type, self.probe_spec, pod_ip, container_id)
+            target = ProbeTarget(pod_ip, container_id, self.container_spec)
+            return await self._runner.run(self.probe_type, self.probe_spec, target)
         except Exception as exc:  # a runner bug must not take every worker down with it
             logger.exception("probe runner raised %s", self._log_ctx)
             return Outcome(HandlerResult.ERROR, str(exc))
