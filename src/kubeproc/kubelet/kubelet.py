@@ -177,6 +177,7 @@ class Kubelet:
             self.pod_workers.remove_pod(new["metadata"]["uid"])
             return
         self._pods_by_uid[new["metadata"]["uid"]] = new
+        self.prober.add_pod(new)  # idempotent: workers exist before the first status
         self.pod_workers.update_pod(new, sync=old is None or _differs_semantically(old, new))
 
     def _status_generated(self, pod: dict[str, Any], status: dict[str, Any]) -> None:

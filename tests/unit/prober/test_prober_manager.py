@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,7 +31,7 @@ from kubeproc.kubelet.prober import (
     ResultUpdate,
     WorkerKey,
 )
-from kubeproc.util.clock import FakeClock
+from kubeproc.util.clock import FakeClock, rfc3339
 
 L, R, ST = ProbeType.LIVENESS, ProbeType.READINESS, ProbeType.STARTUP
 BAD = Outcome(HandlerResult.FAILURE, "boom")
@@ -208,4 +209,57 @@ async def test_runner_exception_is_an_error_not_a_crash() -> None:
         assert runner.count(L) == 6
         assert manager.failed(UID, "c1") is None
         assert manager.worker(WorkerKey(UID, "app", L)) is not None
+        task.cancel()
+
+
+def _published(pod: dict[str, Any], cid: str, *, ready: bool, started_at: str) -> dict[str, Any]:
+    pod["status"]["containerStatuses"] = [
+        {
+            "name": "app",
+            "containerID": f"kubeproc://{cid}",
+            "state": {"running": {"startedAt": started_at}},
+            "ready": ready,
+            "started": True,
+        }
+    ]
+    return pod
+
+
+async def test_a_kubeproc_restart_keeps_the_published_readiness_until_a_probe_decides() -> None:
+    """§2.11: a container older than the kubelet (by > 10 s) keeps ``ready`` as published."""
+    clock = FakeClock()
+    await clock.advance(3600)
+    runner = FakeProbeRunner()
+    runner.always(R, BAD)
+    manager = ProbeManager(clock, runner, kubelet_started=clock.monotonic())
+    spec = probe(periodSeconds=1, failureThreshold=3)
+    old = rfc3339(clock.now() - dt.timedelta(seconds=60))
+    pod = _published(make_pod(container(readinessProbe=spec)), "c1", ready=True, started_at=old)
+    manager.add_pod(pod)
+    assert manager.readiness(UID, "c1") is True  # before any probe ran
+    async with asyncio.TaskGroup() as tg:
+        task = tg.create_task(manager.run())
+        manager.update_pod(pod, pod["status"]["containerStatuses"])
+        for _ in range(4):
+            await clock.advance(1)
+            await settle()
+        assert manager.readiness(UID, "c1") is False  # three failures decided
+        task.cancel()
+
+
+async def test_a_container_newer_than_the_kubelet_starts_unready_as_usual() -> None:
+    clock = FakeClock()
+    await clock.advance(3600)
+    manager = ProbeManager(
+        clock, FakeProbeRunner(), kubelet_started=clock.monotonic(), jitter=lambda: 0.5
+    )
+    recent = rfc3339(clock.now() - dt.timedelta(seconds=5))
+    pod = _published(
+        make_pod(container(readinessProbe=probe())), "c1", ready=True, started_at=recent
+    )
+    async with asyncio.TaskGroup() as tg:
+        task = tg.create_task(manager.run())
+        await settle()
+        manager.add_pod(pod)
+        assert manager.readiness(UID, "c1") is False  # a worker, no result yet: not ready
         task.cancel()

@@ -47,6 +47,10 @@ _PROBE_FIELDS: Mapping[ProbeType, str] = {
 }
 
 
+RESTART_GRACE = 10.0
+"""Seconds a container must predate the kubelet's start to keep its published state."""
+
+
 @dataclass(frozen=True)
 class WorkerKey:
     pod_uid: str
@@ -109,6 +113,9 @@ class ProbeManager:
         self._runner = runner
         self._on_pod_change = on_pod_change
         self._kubelet_started = clock.monotonic() if kubelet_started is None else kubelet_started
+        self._kubelet_started_wall = clock.now().timestamp() - (
+            clock.monotonic() - self._kubelet_started
+        )
         self._jitter = jitter
         self._on_event = on_event
         self.results = ResultsCache(self._on_result)
@@ -130,6 +137,44 @@ class ProbeManager:
             self._tg = None
 
     # -- the kubelet's calls -----------------------------------------------------------
+
+    def add_pod(self, pod: dict[str, Any]) -> None:
+        """A pod seen for the first time (this kubelet's first sight, too, after a restart).
+
+        Its workers exist from now on, so status generation reads "no result yet" (not
+        ready, not started) rather than "no probe". A container that was already running
+        more than ``RESTART_GRACE`` before this kubelet started keeps the ``ready`` and
+        ``started`` its published status shows until a probe decides otherwise, as the
+        kubelet does since v1.35 (§2.11): a restart of kubeproc does not flap readiness.
+        """
+        uid = pod["metadata"].get("uid", "")
+        if uid in self._pods:
+            return
+        published = [
+            *(pod.get("status", {}).get("initContainerStatuses") or []),
+            *(pod.get("status", {}).get("containerStatuses") or []),
+        ]
+        self._seed(pod, published)
+        self._pods[uid] = _PodEntry(pod, published, self._view(pod, published))
+        self._sync_workers(uid)
+
+    def _seed(self, pod: dict[str, Any], published: list[dict[str, Any]]) -> None:
+        uid = pod["metadata"].get("uid", "")
+        specs = {c["name"]: c for c in probed_containers(pod)}
+        for status in published:
+            running = (status.get("state") or {}).get("running") or {}
+            spec = specs.get(status.get("name", ""))
+            if spec is None or not running.get("startedAt") or not status.get("containerID"):
+                continue
+            started_at = parse_rfc3339(running["startedAt"]).timestamp()
+            if started_at >= self._kubelet_started_wall - RESTART_GRACE:
+                continue
+            cid = bare_container_id(status["containerID"])
+            if spec.get("readinessProbe") is not None:
+                ready = Result.SUCCESS if status.get("ready") else Result.FAILURE
+                self.results.set(ResultKey(uid, cid, ProbeType.READINESS), ready)
+            if spec.get("startupProbe") is not None and status.get("started"):
+                self.results.set(ResultKey(uid, cid, ProbeType.STARTUP), Result.SUCCESS)
 
     def update_pod(self, pod: dict[str, Any], container_statuses: list[dict[str, Any]]) -> None:
         """``AddPod`` + ``UpdatePodStatus``: sync workers, then kick unready readiness."""

@@ -119,6 +119,8 @@ class Plan:
     dropped_id: str | None = None
     """A previous container ID whose cached result must be forgotten."""
     reason: str = ""
+    fresh: bool = False
+    """A new container ID: ``writes`` starts with its initial value (§2.2)."""
 
 
 # -- pure decisions --------------------------------------------------------------------
@@ -168,7 +170,7 @@ def plan_attempt(
         writes.append(initial_result(probe_type))
 
     def plan(step: Step, reason: str, *extra: Result) -> Plan:
-        return Plan(step, state, (*writes, *extra), dropped, reason)
+        return Plan(step, state, (*writes, *extra), dropped, reason, fresh=bool(writes))
 
     if state.on_hold:
         return plan(Step.SKIP, "on hold")
@@ -291,7 +293,10 @@ class Worker:
         if plan.dropped_id:
             self._cache.remove(self._key(plan.dropped_id))
         cid = self.state.container_id
-        for written in plan.writes:
+        writes = plan.writes
+        if plan.fresh and cid is not None and self._cache.get(self._key(cid)) is not None:
+            writes = writes[1:]  # a result carried over a kubeproc restart stands (§2.11)
+        for written in writes:
             assert cid is not None  # writes only follow a container ID
             self._cache.set(self._key(cid), written)
         if plan.step is Step.STOP:
