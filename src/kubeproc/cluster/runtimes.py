@@ -56,8 +56,28 @@ def become_subreaper() -> None:
 ADOPTED_ORPHANS = frozenset({"conmon"})
 
 
+def pid_ns_depth(pid: str) -> int:
+    """How many PID namespaces ``pid`` is nested in (its ``NSpid`` entries; zombies too)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                return len(line.split()) - 1
+    except OSError:
+        pass
+    return 0
+
+
 def reap_adopted_orphans() -> int:
-    """Reap zombie children that are adopted orphans (by name); return how many."""
+    """Reap zombie children that are adopted orphans; return how many.
+
+    Two kinds: conmon (by name), and any process of a container's PID namespace. The
+    latter reach us when an exec's ``nsenter`` dies before the command it forked (a probe
+    killed at its timeout): nothing else will ever wait for them, and while they stay
+    zombies the container's PID namespace cannot end, so its init cannot be killed.
+    kubeproc never forks into a container's namespace itself, so a child of ours nested
+    deeper than we are is always such an orphan.
+    """
+    own_depth = pid_ns_depth("self")
     reaped = 0
     try:
         tasks = list(Path(f"/proc/{os.getpid()}/task").iterdir())
@@ -75,7 +95,7 @@ def reap_adopted_orphans() -> int:
                 continue
             comm = stat[stat.index("(") + 1 : stat.rindex(")")]
             state = stat[stat.rindex(")") + 2 :].split(" ", 1)[0]
-            if state == "Z" and comm in ADOPTED_ORPHANS:
+            if state == "Z" and (comm in ADOPTED_ORPHANS or pid_ns_depth(pid_text) > own_depth):
                 try:
                     os.waitpid(int(pid_text), os.WNOHANG)
                     reaped += 1
