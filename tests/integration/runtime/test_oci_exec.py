@@ -74,6 +74,19 @@ async def test_exec_runs_as_the_container_runs(node: Node) -> None:
     assert own.output.decode() == cgroups_of(init_pid)
 
 
+async def test_exec_sync_gives_stdout_then_stderr(node: Node) -> None:
+    """As CRI's ExecSync: stdout first, then stderr, whatever order they were written in."""
+    sandbox = await node.sandbox()
+    container = await node.run(sandbox.id, "sleep", "600")
+    result = await node.runtime.exec_sync(
+        container,
+        ("sh", "-c", "echo err >&2; echo out; exit 1"),
+        timeout_seconds=10,
+        output_limit=8,
+    )
+    assert (result.exit_code, result.output) == (1, b"out\nerr\n"[:8])
+
+
 async def test_exec_sync_timeout_kills_the_whole_group(node: Node) -> None:
     """Past the deadline the command and everything it forked are killed and reaped."""
     sandbox = await node.sandbox()

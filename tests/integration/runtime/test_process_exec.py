@@ -33,10 +33,10 @@ async def read_until(chunks: AsyncIterator[bytes], expected: bytes, count: int =
 
 
 async def test_exec_sync_runs_with_the_container_env_and_dir(pod: Pod, tmp_path: Path) -> None:
-    """Output (stdout and stderr together) and exit code; the container's env and cwd."""
+    """Output (stdout, then stderr) and exit code; the container's env and cwd."""
     cid = await pod.run(*LONG_RUNNING, env=(("FOO", "bar"),), working_dir=str(tmp_path))
     result = await pod.runtime.exec_sync(
-        cid, ("sh", "-c", 'echo "$FOO $PWD"; echo err >&2; exit 4'),
+        cid, ("sh", "-c", 'echo err >&2; echo "$FOO $PWD"; exit 4'),
         timeout_seconds=5, output_limit=1024,
     )  # fmt: skip
     assert result.exit_code == 4

@@ -131,15 +131,18 @@ async def exec_sync(
     """Run argv to completion or to the deadline; see the module docstring."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_seconds
-    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    out_read, out_write = os.pipe2(os.O_CLOEXEC)
+    err_read, err_write = os.pipe2(os.O_CLOEXEC)
     try:
-        child = _start(ctx, argv, (subprocess.DEVNULL, write_fd, write_fd))
+        child = _start(ctx, argv, (subprocess.DEVNULL, out_write, err_write))
     except BaseException:
-        os.close(read_fd)
+        os.close(out_read)
+        os.close(err_read)
         raise
     finally:
-        os.close(write_fd)
-    collector = _Collector(read_fd, output_limit)
+        os.close(out_write)
+        os.close(err_write)
+    collectors = (_Collector(out_read, output_limit), _Collector(err_read, output_limit))
     timed_out = False
     try:
         try:
@@ -153,13 +156,16 @@ async def exec_sync(
         drain = DRAIN_AFTER_EXIT if timed_out else min(DRAIN_AFTER_EXIT, deadline - loop.time())
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max(drain, 0.0)):
-                await asyncio.shield(collector.eof)
+                await asyncio.shield(asyncio.gather(*(c.eof for c in collectors)))
     finally:
         if not child.exited:
             child.signal_group(signal.SIGKILL)  # cancelled: the pidfd callback reaps it
-        collector.close()
+        for collector in collectors:
+            collector.close()
         ctx.release(child)
-    return ExecResult(exit_code=code, output=bytes(collector.output), timed_out=timed_out)
+    # stdout first, then stderr, as CRI's ExecSync returns them.
+    output = bytes(collectors[0].output + collectors[1].output)[:output_limit]
+    return ExecResult(exit_code=code, output=output, timed_out=timed_out)
 
 
 def _close_all(fds: dict[str, int | None]) -> None:

@@ -144,7 +144,7 @@ class ContainerStatus:
 class ExecResult:
     exit_code: int
     output: bytes
-    """stdout and stderr interleaved, capped by the caller's limit."""
+    """stdout, then stderr (as CRI's ``ExecSync`` returns them), capped by the caller's limit."""
     timed_out: bool = False
 
 

@@ -21,7 +21,8 @@ inside the container.
 
 The chain leads its own session: a timeout SIGKILLs the whole process group (which spans
 the PID namespace), the leader is reaped from its pidfd, and output past the caller's
-limit is read and dropped so the command never blocks on a full pipe. With a tty the
+limit is read and dropped so the command never blocks on a full pipe; stdout comes
+first in the result, then stderr, as CRI's ``ExecSync`` returns them. With a tty the
 chain starts with ``setsid --ctty`` on a pty kubeproc allocates (stderr then arrives in
 stdout); ``resize`` sets its window size.
 """
@@ -164,21 +165,24 @@ async def exec_sync(
     _check(target, argv)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_seconds
-    read_fd, write_fd = os.pipe()
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
     try:
         child = proc.Child.spawn(
-            exec_argv(tools, target, argv), env=HELPER_ENV, stdout=write_fd, stderr=write_fd
+            exec_argv(tools, target, argv), env=HELPER_ENV, stdout=out_write, stderr=err_write
         )
     except BaseException:
-        os.close(read_fd)
+        os.close(out_read)
+        os.close(err_read)
         raise
     finally:
-        os.close(write_fd)
-    reader = proc.Reader(read_fd)
+        os.close(out_write)
+        os.close(err_write)
+    readers = (proc.Reader(out_read), proc.Reader(err_read))
     timed_out = False
     try:
         async with asyncio.TaskGroup() as group:
-            collected = group.create_task(reader.read_capped(output_limit))
+            collected = [group.create_task(r.read_capped(output_limit)) for r in readers]
             try:
                 async with asyncio.timeout_at(deadline):
                     returncode = await child.wait()
@@ -191,14 +195,15 @@ async def exec_sync(
                 if timed_out
                 else max(0.0, min(DRAIN_AFTER_EXIT, deadline - loop.time()))
             )
-            await asyncio.wait({collected}, timeout=drain)
-            reader.close()  # output still held open by something the command left behind
+            await asyncio.wait(collected, timeout=drain)
+            for reader in readers:
+                reader.close()  # output still held open by something the command left behind
     finally:
         child.signal_group(signal.SIGKILL)  # no-op once reaped; on cancellation, ends the group
-        reader.close()
-    return ExecResult(
-        exit_code=proc.exit_code(returncode), output=collected.result(), timed_out=timed_out
-    )
+        for reader in readers:
+            reader.close()
+    output = b"".join(task.result() for task in collected)[:output_limit]
+    return ExecResult(exit_code=proc.exit_code(returncode), output=output, timed_out=timed_out)
 
 
 class OciExecSession:
