@@ -172,7 +172,7 @@ def _sidecar_running(
             changes.to_kill.append(ContainerToKill(status.id, name, message, ProbeKind.STARTUP))
             changes.init_to_start.append(index)
             return False
-        if probes.startup(uid, status.id) is not True:
+        if probes.startup(uid, status.id, name=status.name) is not True:
             return False  # not started yet: wait before starting the next one
     initialized = last
     if not last and not previously_initialized:

@@ -223,11 +223,11 @@ def set_probe_fields(
     for status in statuses:
         cid = status.get("containerID", "").partition("://")[2]
         running = "running" in status["state"]
-        started = running and probes.startup(uid, cid) is not False
+        started = running and probes.startup(uid, cid, name=status["name"]) is not False
         status["started"] = started
         spec = by_name.get(status["name"], {})
         if is_init and not is_sidecar(spec):
             terminated = status["state"].get("terminated")
             status["ready"] = terminated is not None and terminated.get("exitCode") == 0
             continue
-        status["ready"] = started and probes.readiness(uid, cid) is not False
+        status["ready"] = started and probes.readiness(uid, cid, name=status["name"]) is not False

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 
 class ProbeKind(StrEnum):
@@ -20,14 +21,21 @@ class ProbeKind(StrEnum):
     STARTUP = "startup"
 
 
-ResultLookup = Callable[[str, str], bool | None]
-"""(pod UID, container ID) → True (Success), False (Failure, or a probe without a result
-yet), or None when the container has no such probe."""
+class ResultLookup(Protocol):
+    """(pod UID, container ID[, container name]) → True (Success), False (Failure, or a
+    probe without a result yet), or None when the container has no such probe. The name
+    lets a lookup answer for an instance the prober has not been told about yet."""
+
+    def __call__(
+        self, pod_uid: str, container_id: str, /, name: str | None = None
+    ) -> bool | None: ...
+
+
 FailureLookup = Callable[[str, str], ProbeKind | None]
 """(pod UID, container ID) → the probe that failed, or None."""
 
 
-def _no_probe(pod_uid: str, container_id: str) -> bool | None:
+def _no_probe(pod_uid: str, container_id: str, /, name: str | None = None) -> bool | None:
     return None
 
 

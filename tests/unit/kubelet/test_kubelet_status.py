@@ -266,7 +266,7 @@ def test_succeeded_pod_reports_pod_completed() -> None:
 
 def test_readiness_hook_makes_a_running_container_unready() -> None:
     """A readiness result False (probe present) keeps ready false: READY 0/1, STATUS Running."""
-    probes = ProbeHooks(readiness=lambda uid, cid: False)
+    probes = ProbeHooks(readiness=lambda uid, cid, name=None: False)
     pod = make_pod()
     status = generate(pod, runtime(ctr("app", RUNNING)), probes=probes)
     assert status["containerStatuses"][0]["ready"] is False

@@ -263,3 +263,15 @@ async def test_a_container_newer_than_the_kubelet_starts_unready_as_usual() -> N
         manager.add_pod(pod)
         assert manager.readiness(UID, "c1") is False  # a worker, no result yet: not ready
         task.cancel()
+
+
+async def test_a_new_instance_is_not_ready_before_the_prober_has_seen_it() -> None:
+    """Status generation asks about a container ID the prober's view does not know yet:
+    with the container's name it answers "not yet", never "no probe" (AT-18's first write).
+    """
+    async with harness() as h:
+        pod = make_pod(container(readinessProbe=probe(), startupProbe=probe()))
+        await h.update(pod, running("app", "c1", h.clock))
+        assert h.manager.readiness(UID, "c2", name="app") is False
+        assert h.manager.startup(UID, "c2", name="app") is False
+        assert h.manager.readiness(UID, "c2", name="sidecar-without-probes") is None

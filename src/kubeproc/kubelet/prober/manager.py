@@ -218,11 +218,11 @@ class ProbeManager:
     def hooks(self) -> ProbeHooks:
         return ProbeHooks(readiness=self.readiness, startup=self.startup, failed=self.failed)
 
-    def readiness(self, pod_uid: str, container_id: str) -> bool | None:
-        return self._lookup(pod_uid, container_id, ProbeType.READINESS)
+    def readiness(self, pod_uid: str, container_id: str, /, name: str | None = None) -> bool | None:
+        return self._lookup(pod_uid, container_id, ProbeType.READINESS, name)
 
-    def startup(self, pod_uid: str, container_id: str) -> bool | None:
-        return self._lookup(pod_uid, container_id, ProbeType.STARTUP)
+    def startup(self, pod_uid: str, container_id: str, /, name: str | None = None) -> bool | None:
+        return self._lookup(pod_uid, container_id, ProbeType.STARTUP, name)
 
     def failed(self, pod_uid: str, container_id: str) -> ProbeKind | None:
         for probe_type, kind in (
@@ -233,10 +233,16 @@ class ProbeManager:
                 return kind
         return None
 
-    def _lookup(self, uid: str, container_id: str, probe_type: ProbeType) -> bool | None:
-        """A cached result decides; else a live worker means "not yet", none means no probe."""
+    def _lookup(
+        self, uid: str, container_id: str, probe_type: ProbeType, name: str | None
+    ) -> bool | None:
+        """A cached result decides; else a live worker means "not yet", none means no probe.
+
+        The name, when the caller knows it, matters for an instance that started since
+        the last ``update_pod``: its ID is not in the prober's view yet, but its worker is.
+        """
         return self._lookup_named(
-            uid, self._container_name(uid, container_id), container_id, probe_type
+            uid, name or self._container_name(uid, container_id), container_id, probe_type
         )
 
     def _lookup_named(
