@@ -132,6 +132,7 @@ class Watch:
                 with self._lock:
                     self._seen.append(Seen(at, doc["type"], doc["object"]))
             proc.wait()
+            proc.stdout.close()
             self._stopping.wait(0.5)  # the server ended the watch: start another
 
 
