@@ -6,6 +6,8 @@ test builds a private node and leaves nothing behind (``ocikit.oci_node``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -97,6 +99,24 @@ async def test_stop_kills_after_the_grace_period_when_sigterm_is_ignored(node: N
     await node.runtime.stop_container(container, 1)
     elapsed = time.monotonic() - started
     assert 1 <= elapsed < 5
+    status = await node.runtime.container_status(container)
+    assert (status.phase, status.exit_code) == (ContainerPhase.EXITED, 137)
+
+
+async def test_a_stop_cut_short_keeps_its_deadline_against_a_longer_one(node: Node) -> None:
+    """A 2 s stop cancelled midway, then a 30 s stop (the drain of ``kubeproc down``):
+    SIGKILL still comes at the first stop's deadline."""
+    sandbox = await node.sandbox()
+    container = await node.run(sandbox.id, "sleep", "600")
+    started = time.monotonic()
+    first = asyncio.ensure_future(node.runtime.stop_container(container, 2))
+    await asyncio.sleep(0.3)  # the kubelet is cancelled while the first stop waits
+    first.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    await node.runtime.stop_container(container, 30)
+    elapsed = time.monotonic() - started
+    assert 2 <= elapsed < 6
     status = await node.runtime.container_status(container)
     assert (status.phase, status.exit_code) == (ContainerPhase.EXITED, 137)
 

@@ -114,6 +114,8 @@ class OciRuntime:
         self._locks: dict[str, asyncio.Lock] = {}
         self._creating: set[str] = set()
         """Sandboxes and containers being made: not listed until they are (as CRI-O does)."""
+        self._kill_at: dict[str, float] = {}
+        """The earliest SIGKILL deadline (loop time) any stop of a container asked for."""
         self._exit_seen = asyncio.Event()
 
     @classmethod
@@ -385,11 +387,12 @@ class OciRuntime:
                 raise StartContainerError(
                     f"container {container_id} is {status.phase}, not created"
                 )
+            started_at = time.time()  # before: a command that exits at once ends after it
             try:
                 await self._runc.start(container_id)
             except ContainerRuntimeError as exc:
                 raise StartContainerError(exc.message) from exc
-            record = dataclasses.replace(record, started_at=time.time())
+            record = dataclasses.replace(record, started_at=started_at)
             save(record, self.layout.container_dir(container_id))
             self._containers[container_id] = record
             self._watch_exit(record)
@@ -419,14 +422,28 @@ class OciRuntime:
         loop.add_reader(pidfd, exited)
 
     async def stop_container(self, container_id: str, grace_seconds: float) -> None:
+        """Stop signal, then SIGKILL at the earliest deadline any stop of it has asked for.
+
+        A stop may be cut short (the kubelet cancelled on ``kubeproc down``) and asked for
+        again with a longer grace period; the first deadline still holds and the stop
+        signal is not sent twice.
+        """
         self._record(container_id)  # NotFoundError for an unknown id
+        loop = asyncio.get_running_loop()
+        asked = loop.time() + max(grace_seconds, 0.0)
+        first = container_id not in self._kill_at
+        self._kill_at[container_id] = min(self._kill_at.get(container_id, asked), asked)
         async with self._lock(f"stop:{container_id}"):
             record = self._record(container_id)
             if self._status(record).phase is ContainerPhase.EXITED or record.pid is None:
+                self._kill_at.pop(container_id, None)
                 return  # exited, or its create never got as far as a process
-            if grace_seconds > 0:
-                await self._runc.kill(container_id, record.stop_signal)
-                if await self._wait_exit(record, grace_seconds):
+            grace = self._kill_at[container_id] - loop.time()
+            if grace > 0:
+                if first:
+                    await self._runc.kill(container_id, record.stop_signal)
+                if await self._wait_exit(record, grace):
+                    self._kill_at.pop(container_id, None)
                     log.info(
                         "container stopped container=%s signal=%d", container_id, record.stop_signal
                     )
@@ -434,6 +451,7 @@ class OciRuntime:
             await self._runc.kill(container_id, signal.SIGKILL)
             if not await self._wait_exit(record, KILL_PATIENCE):
                 raise ContainerRuntimeError(f"container {container_id} did not exit after SIGKILL")
+            self._kill_at.pop(container_id, None)
             log.info("container killed container=%s grace=%.1fs", container_id, grace_seconds)
 
     async def _wait_exit(self, record: ContainerRecord, patience: float) -> bool:
@@ -460,6 +478,7 @@ class OciRuntime:
                 os.close(pidfd)
 
     async def remove_container(self, container_id: str) -> None:
+        self._kill_at.pop(container_id, None)
         record = self._containers.get(container_id)
         if record is None:
             return
