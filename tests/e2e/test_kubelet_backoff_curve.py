@@ -22,7 +22,7 @@ from tests.e2e.test_kubelet_support import (
     require_oci,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 
 @pytest.fixture

@@ -42,12 +42,12 @@ from tests.e2e.test_kubelet_support import (
     require_oci,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 APPS = Path(__file__).resolve().parents[2] / "examples" / "apps"
 SOAK_SECONDS = 600
 SAMPLE_EVERY = 30
-WARM_UP = 60
+WARM_UP = 30
 FORK_PERIOD = 2
 CHILD_LIFETIME = 30
 

@@ -44,7 +44,7 @@ from tests.e2e.test_kubelet_support import (
     require_oci,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 APPS = Path(__file__).resolve().parents[2] / "examples" / "apps"
 EPS = 2  # the spec's ε: kubelet-side latency (PLEG 1 s + status push)

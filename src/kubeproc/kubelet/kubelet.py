@@ -140,7 +140,7 @@ class Kubelet:
             clock,
             resync_period=config.resync_period,
             error_backoff=config.sync_error_backoff,
-            on_finished=lambda uid: self.status_manager.poke(),
+            on_finished=self.status_manager.poke,
         )
         self._pods_by_uid: dict[str, dict[str, Any]] = {}
         self._services: Informer | None = None

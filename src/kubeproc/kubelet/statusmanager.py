@@ -96,6 +96,10 @@ class _Cached:
     name: str
 
 
+WRITERS = 8
+"""Status writes in flight at once (distinct pods; one pod's writes stay in order)."""
+
+
 class StatusManager:
     def __init__(
         self,
@@ -116,6 +120,7 @@ class StatusManager:
         self._cache: dict[str, _Cached] = {}
         self._written: dict[str, int] = {}
         self._latest: dict[str, dict[str, Any]] = {}
+        self._dirty: set[str] = set()
         self._wake = asyncio.Event()
 
     def get(self, uid: str) -> dict[str, Any] | None:
@@ -133,11 +138,13 @@ class StatusManager:
             return False
         version = cached.version + 1 if cached is not None else 1
         self._cache[uid] = _Cached(version, stamped, meta.get("namespace", ""), meta["name"])
+        self._dirty.add(uid)
         self._wake.set()
         return True
 
-    def poke(self) -> None:
-        """Re-check deletions now (a pod worker finished)."""
+    def poke(self, uid: str) -> None:
+        """Re-check this pod now (its pod worker finished: a deletion may be due)."""
+        self._dirty.add(uid)
         self._wake.set()
 
     def forget(self, uid: str) -> None:
@@ -156,11 +163,28 @@ class StatusManager:
             await self.sync_all(full=full)
 
     async def sync_all(self, *, full: bool = False) -> None:
-        for uid in list(self._cache):
-            try:
-                await self._sync(uid, full)
-            except errors.StatusError as err:
-                log.warning("pod status not written uid=%s error=%s", uid, err)
+        """Write what changed (every cached pod when ``full``), several writes at a time.
+
+        Only pods marked since the last pass are looked at, so a readiness flip costs one
+        write however many pods the node runs; a pod marked again during the pass is
+        written again in the next.
+        """
+        uids = list(self._cache) if full else [u for u in self._dirty if u in self._cache]
+        self._dirty.clear()
+        if not uids:
+            return
+        slots = asyncio.Semaphore(WRITERS)
+
+        async def sync(uid: str) -> None:
+            async with slots:
+                try:
+                    await self._sync(uid, full)
+                except errors.StatusError as err:
+                    log.warning("pod status not written uid=%s error=%s", uid, err)
+
+        async with asyncio.TaskGroup() as tg:
+            for uid in uids:
+                tg.create_task(sync(uid))
 
     def _current_pod(self, uid: str) -> dict[str, Any] | None:
         pod = self.pod_lookup(uid)

@@ -44,4 +44,4 @@ async def test_crash_loop_and_deletion_on_the_shipped_fake(tmp_path: Path) -> No
         await clock.advance(30)
         await until(lambda: api.obj("pods", "p") is None, "pod deleted")
         assert runtime.sandboxes == {} and runtime.running() == []
-        assert node.kubelet.pod_workers.state(UID) is None
+        await until(lambda: node.kubelet.pod_workers.state(UID) is None, "pod worker gone")
