@@ -245,7 +245,7 @@ def pod(
 
 CLOSED = 8080  # the kill cases probe a port nobody listens on
 # Probes of an app start after its port is surely open: no stray "connection refused".
-WARMUP = 5
+WARMUP = 12
 
 
 def _kill_case_pod(probe: str, probe_grace: int) -> dict[str, Any]:

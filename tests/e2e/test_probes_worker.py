@@ -46,6 +46,9 @@ from tests.e2e.test_kubelet_support import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
+REFUSED = "connect: connection refused"
+AWAITING_HEADERS = "(Client.Timeout exceeded while awaiting headers)"
+
 APPS = Path(__file__).resolve().parents[2] / "examples" / "apps"
 EPS = 2  # the spec's ε: kubelet-side latency (PLEG 1 s + status push)
 GRACE = 30  # the spec's default terminationGracePeriodSeconds for these cases
@@ -104,7 +107,9 @@ PODS: dict[str, dict[str, Any]] = {
     "at23": probeapp(
         "--fail-after-seconds",
         "10",
-        livenessProbe=http("/healthz", periodSeconds=1, failureThreshold=3),
+        # T = 3 (the spec leaves it open): on a loaded machine a 1 s budget can time out
+        # while the app starts, a failure that is not the case's.
+        livenessProbe=http("/healthz", periodSeconds=1, failureThreshold=3, timeoutSeconds=3),
     ),
     "at24": probeapp(
         "--port",
@@ -520,9 +525,10 @@ def test_at23_liveness_kills_after_three_failures_and_restarts(run: Run) -> None
     text = "Liveness probe failed: HTTP probe failed with statuscode: 500"
     unhealthy = events(run, "at23", "Unhealthy")
     assert count(unhealthy, text) >= 3, unhealthy
-    # The only other failure allowed: an attempt right at start, before the app listened.
+    # The only other failures allowed: attempts right at start, before the app listened
+    # (refused) or while it was still coming up (no answer in time).
     others = [e["message"] for e in unhealthy if e["message"] != text]
-    assert all(m.endswith("connect: connection refused") for m in others), others
+    assert all(m.endswith((REFUSED, AWAITING_HEADERS)) for m in others), others
     failing = [e for e in unhealthy if e["message"] == text]
     assert stamp(failing[0]["firstTimestamp"]) <= stamp(kill["firstTimestamp"])
     # Exactly three by the restart (the new instance answers 200 for its first 10 s).
@@ -535,8 +541,8 @@ def test_at23_liveness_kills_after_three_failures_and_restarts(run: Run) -> None
     assert any("SIGTERM received" in x.text for x in previous)
 
     killed = stamp(kill["firstTimestamp"]) - stamp(term["startedAt"])
-    report("AT-23", "kill after start", killed, 12, 10 + 3 + 1 + EPS)
-    assert 12 <= killed <= 10 + 3 + 1 + EPS
+    report("AT-23", "kill after start", killed, 12, 10 + 3 + 3 + EPS)
+    assert 12 <= killed <= 10 + 3 + 3 + EPS
     gap = stamp(status["state"]["running"]["startedAt"]) - stamp(term["finishedAt"])
     report("AT-23", "restart after exit", gap, 0, EPS)
     assert 0 <= gap <= EPS
@@ -817,9 +823,14 @@ def test_at36_liveness_with_a_missing_binary_errors_but_never_restarts(run: Run)
         "OCI runtime exec failed: exec failed: unable to start container process: "
         'exec: "no-such-probe-binary": executable file not found in $PATH'
     )
-    assert unhealthy, "no Unhealthy events"
-    for e in unhealthy:
+    liveness = [e for e in unhealthy if e["message"].startswith("Liveness")]
+    assert liveness, "no Liveness Unhealthy events"
+    for e in liveness:
         assert e["message"].startswith(prefix + detail), e["message"]
+    # The readiness probe only ever failed before the app listened.
+    for e in unhealthy:
+        if e not in liveness:
+            assert e["message"].endswith(REFUSED), e["message"]
     total = count(unhealthy, prefix)
     print(f"AT-36: {total} errored liveness attempts in {time.time() - start.at:.0f} s")
     assert total >= 3
