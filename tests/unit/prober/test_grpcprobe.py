@@ -20,7 +20,8 @@ import h2.config
 import h2.connection
 import pytest
 
-from kubeproc.kubelet.prober.grpcprobe import (
+from kubeproc.kubelet.prober.grpcprobe import grpc_probe
+from kubeproc.kubelet.prober.grpcwire import (
     CallResult,
     RpcStatus,
     decode_grpc_message,
@@ -29,7 +30,6 @@ from kubeproc.kubelet.prober.grpcprobe import (
     encode_health_check_request,
     evaluate_call,
     frame_message,
-    grpc_probe,
     render_outcome,
 )
 from kubeproc.kubelet.prober.handlers import HandlerResult, Outcome
