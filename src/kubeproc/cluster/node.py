@@ -33,8 +33,11 @@ from kubeproc.cluster.runtimes import (
     purge_runtime,
     reap_orphans_periodically,
 )
+from kubeproc.controllers.endpoints import EndpointsController
+from kubeproc.controllers.endpointslice import EndpointSliceController
 from kubeproc.controllers.garbagecollector import GarbageCollector
 from kubeproc.controllers.namespace import NamespaceController
+from kubeproc.controllers.replicaset import ReplicaSetController
 from kubeproc.controllers.serviceaccounts import ServiceAccountController
 from kubeproc.kubelet.config import KubeletConfig
 from kubeproc.kubelet.kubelet import Kubelet
@@ -217,7 +220,13 @@ async def _run_components(
         "scheduler": Scheduler(client, REGISTRY, clock, config.node_name).run,
         "namespace-controller": NamespaceController(client, REGISTRY, clock).run,
         "garbage-collector": GarbageCollector(client, REGISTRY, clock).run,
+        "endpointslice-controller": EndpointSliceController(client, REGISTRY, clock).run,
+        "endpoints-controller": EndpointsController(client, REGISTRY, clock).run,
         "serviceaccount-controller": ServiceAccountController(client, REGISTRY, clock).run,
+        "replicaset-controller": ReplicaSetController(client, REGISTRY, clock).run,
+        "replicationcontroller-controller": ReplicaSetController(
+            client, REGISTRY, clock, kind="ReplicationController"
+        ).run,
         "compactor": functools.partial(compact_periodically, objects, clock),
         "orphan-reaper": functools.partial(reap_orphans_periodically, clock),
         "gc-freezer": functools.partial(freeze_long_lived, clock),
