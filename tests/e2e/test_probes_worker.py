@@ -732,7 +732,7 @@ def test_at33_startup_probe_is_not_rerun_after_success(run: Run) -> None:
     assert any("removed /tmp/startup" in x.text for x in lines), lines
     startup = requests(lines, "/startup")
     assert [code(x) for x in startup] == ["200"], startup
-    assert events(run, "at33", "Unhealthy") == []
+    assert_only_before_listening(events(run, "at33", "Unhealthy"))
     latest = run.timeline.latest_pod("at33")
     assert latest is not None
     assert app(latest)["started"] is True and restarts(latest) == 0
@@ -864,7 +864,13 @@ def test_at38_named_port_resolves_to_the_container_port(run: Run) -> None:
     named = requests(app_log(run, "at38"), "/named")
     assert named and code(named[0]) == "200", named
     assert "User-Agent: kube-probe/1.33" in named[0].text, named[0]
-    assert events(run, "at38", "Unhealthy") == []
+    assert_only_before_listening(events(run, "at38", "Unhealthy"))
+
+
+def assert_only_before_listening(unhealthy: list[dict[str, Any]]) -> None:
+    """No failure but refused connections: attempts that came before the app listened (a
+    python app takes seconds to start on a loaded machine; the kubelet fails those too)."""
+    assert all(e["message"].endswith(REFUSED) for e in unhealthy), unhealthy
 
 
 # -- the long windows, last ------------------------------------------------------------
