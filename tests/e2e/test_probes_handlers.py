@@ -57,19 +57,23 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 """
 
 SCRIPTS = {
-    # GET anything -> 302 to another host, with Go's http.Redirect body.
-    "offhost.py": _LOG
+    # GET anything -> one fixed answer: fixed.py PORT STATUS BODY [LOCATION]; a BODY of
+    # "big" is 10 241 bytes (10 240 x "a", then "Z").
+    "fixed.py": _LOG
     + """
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-BODY = b'<a href="http://0.0.0.0/">Found</a>.'
+PORT, STATUS, BODY = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
+BODY = b"a" * 10240 + b"Z" if BODY == b"big" else BODY
+LOCATION = sys.argv[4] if len(sys.argv) > 4 else ""
 
 
 class H(BaseHTTPRequestHandler):
     def do_GET(self):
         log(f"GET {self.path}")
-        self.send_response(302)
-        self.send_header("Location", "http://0.0.0.0/")
+        self.send_response(STATUS)
+        if LOCATION:
+            self.send_header("Location", LOCATION)
         self.send_header("Content-Length", str(len(BODY)))
         self.end_headers()
         self.wfile.write(BODY)
@@ -78,29 +82,7 @@ class H(BaseHTTPRequestHandler):
         pass
 
 
-ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), H).serve_forever()
-""",
-    # GET anything -> the given status with a 10 241-byte body: 10 240 x "a", then "Z".
-    "bigbody.py": _LOG
-    + """
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-BODY = b"a" * 10240 + b"Z"
-
-
-class H(BaseHTTPRequestHandler):
-    def do_GET(self):
-        log(f"GET {self.path}")
-        self.send_response(int(sys.argv[2]))
-        self.send_header("Content-Length", str(len(BODY)))
-        self.end_headers()
-        self.wfile.write(BODY)
-
-    def log_message(self, *a):
-        pass
-
-
-ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), H).serve_forever()
+ThreadingHTTPServer(("0.0.0.0", PORT), H).serve_forever()
 """,
     # HTTPS with a certificate made at start by openssl, signed by nobody.
     "tlsserver.py": _LOG
@@ -359,8 +341,11 @@ PODS: dict[str, dict[str, Any]] = {
         [
             app(
                 "app",
-                "/scripts/offhost.py",
+                "/scripts/fixed.py",
                 "8080",
+                "302",
+                '<a href="http://0.0.0.0/">Found</a>.',
+                "http://0.0.0.0/",
                 livenessProbe=http_get(
                     8080,
                     "/redirect",
@@ -389,16 +374,18 @@ PODS: dict[str, dict[str, Any]] = {
         [
             app(
                 "big200",
-                "/scripts/bigbody.py",
+                "/scripts/fixed.py",
                 "8080",
                 "200",
+                "big",
                 readinessProbe=http_get(8080, "/", periodSeconds=1, initialDelaySeconds=WARMUP),
             ),
             app(
                 "big399",
-                "/scripts/bigbody.py",
+                "/scripts/fixed.py",
                 "8081",
                 "399",
+                "big",
                 readinessProbe=http_get(8081, "/", periodSeconds=2, initialDelaySeconds=WARMUP),
             ),
         ]
