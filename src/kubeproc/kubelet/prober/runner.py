@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubeproc.kubelet.envvars import expand
+from kubeproc.kubelet.lifecycle import go_quote
 from kubeproc.kubelet.prober.grpcprobe import grpc_probe
 from kubeproc.kubelet.prober.handlers import HandlerResult, Outcome, ProbeTarget
 from kubeproc.kubelet.prober.httpprobe import http_probe
@@ -85,16 +86,11 @@ def exec_outcome(
     """An exec attempt's verdict: exit 0 healthy, any other exit or the deadline a failure."""
     if timed_out:
         # What the kubelet reports when the runtime's exec deadline passes (a Go %q).
-        return Outcome(HandlerResult.FAILURE, f"command {_go_quote(' '.join(argv))} timed out")
+        return Outcome(HandlerResult.FAILURE, f"command {go_quote(' '.join(argv))} timed out")
     text = output.decode("utf-8", errors="replace")
     if exit_code == 0:
         return Outcome(HandlerResult.SUCCESS, text)
     return Outcome(HandlerResult.FAILURE, text)
-
-
-def _go_quote(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
 
 
 class KubeletProbeRunner:
