@@ -121,8 +121,8 @@ def _readyz(config: NodeConfig) -> bool:
     ca = config.data_dir / "pki" / "ca.crt"
     if not ca.exists():
         return False
-    ctx = ssl.create_default_context(cafile=str(ca))
     try:
+        ctx = ssl.create_default_context(cafile=str(ca))
         with urllib.request.urlopen(f"{config.server}/readyz", context=ctx, timeout=2) as resp:  # noqa: S310 - our own https URL
             return bool(resp.status == 200)
     except (urllib.error.URLError, OSError, ValueError):

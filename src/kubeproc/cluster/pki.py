@@ -32,13 +32,18 @@ class Credentials:
         return self.token_file.read_text().strip()
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Whole or absent: a reader racing the first start never sees a half-written file."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
-    tmp.chmod(0o600)
+    tmp.chmod(mode)
     tmp.replace(path)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    _write_atomic(path, data, 0o600)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -114,9 +119,10 @@ def ensure_credentials(pki_dir: Path) -> Credentials:
         .sign(ca_key, hashes.SHA256())
     )
     _write_private(pki_dir / "ca.key", _key_pem(ca_key))
-    creds.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     _write_private(creds.server_key, _key_pem(key))
-    creds.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_atomic(creds.server_cert, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    # Last: its presence is what clients wait for.
+    _write_atomic(creds.ca_cert, ca.public_bytes(serialization.Encoding.PEM), 0o644)
     return creds
 
 
