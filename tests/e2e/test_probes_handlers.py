@@ -560,8 +560,10 @@ PODS: dict[str, dict[str, Any]] = {
             app(
                 "app",
                 "/scripts/sigterm_logger.py",
+                # The kill must find the app's SIGTERM handler installed: as PID 1 of
+                # its namespace, an app without one ignores SIGTERM.
                 livenessProbe=http_get(
-                    CLOSED, initialDelaySeconds=1, periodSeconds=1, failureThreshold=1
+                    CLOSED, initialDelaySeconds=WARMUP, periodSeconds=1, failureThreshold=1
                 ),
             )
         ],
@@ -575,7 +577,7 @@ PODS: dict[str, dict[str, Any]] = {
                 "--port",
                 "0",
                 livenessProbe=http_get(
-                    CLOSED, initialDelaySeconds=3, periodSeconds=1, failureThreshold=1
+                    CLOSED, initialDelaySeconds=WARMUP, periodSeconds=1, failureThreshold=1
                 ),
             )
         ],

@@ -136,6 +136,10 @@ def path_for(rt: ResourceType, namespace: str | None, name: str = "", subresourc
     return base
 
 
+REQUEST_CONNECTIONS = 32
+"""Short requests in flight at once per client; more wait for a free connection."""
+
+
 class RestClient:
     """``ApiClient`` over HTTPS with a bearer token."""
 
@@ -150,18 +154,27 @@ class RestClient:
         if ca_file:
             self._ssl = ssl.create_default_context(cafile=ca_file)
         self._session: aiohttp.ClientSession | None = None
+        self._watch_session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> RestClient:
-        self._session = aiohttp.ClientSession(
+    def _new_session(self, limit: int) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
             headers=self._headers,
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
-            connector=aiohttp.TCPConnector(ssl=self._ssl, limit=32),
+            connector=aiohttp.TCPConnector(ssl=self._ssl, limit=limit),
         )
+
+    async def __aenter__(self) -> RestClient:
+        # Watches hold their connection for minutes, one per informer: in the request pool
+        # they would take every slot and starve the short requests (binds, status writes).
+        # They get a pool of their own, unbounded, as each informer holds exactly one.
+        self._session = self._new_session(REQUEST_CONNECTIONS)
+        self._watch_session = self._new_session(0)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._session, self._watch_session):
+            if session is not None:
+                await session.close()
 
     async def _request(
         self,
@@ -257,11 +270,11 @@ class RestClient:
         *,
         params: Mapping[str, str] | None = None,
     ) -> AsyncIterator[WatchEvent]:
-        assert self._session is not None, "use RestClient as an async context manager"
+        assert self._watch_session is not None, "use RestClient as an async context manager"
         query = dict(params or {})
         query["watch"] = "true"
         try:
-            async with self._session.get(
+            async with self._watch_session.get(
                 self._server + path_for(rt, namespace), params=query
             ) as resp:
                 if resp.status >= 300:
