@@ -47,6 +47,9 @@ spec:
     metadata:
       labels: {app: web}
     spec:
+      # Bound where no kubelet runs, like solo: ``down`` stops the pods this node runs,
+      # which rewrites their status; this test is about the stored objects.
+      nodeName: node-without-kubelet
       containers:
       - name: main
         image: nginx:1.25
@@ -169,10 +172,28 @@ def kubectl_items(kubectl: Kubectl) -> dict[tuple[str, str, str], dict[str, Any]
 
 
 def settled(kubectl: Kubectl) -> bool:
-    """The controllers are done with the manifests: the default SA exists, the pod is bound."""
+    """The controllers are done with the manifests.
+
+    The default SA exists; the Deployment and its ReplicaSet have observed their spec and
+    made the two pods; every pod is bound.
+    """
     sa = kubectl("get", "serviceaccount", "default", "-n", "keep", "-o", "name")
-    node_name = kubectl("get", "pod", "solo", "-n", "keep", "-o", "jsonpath={.spec.nodeName}")
-    return sa.rc == 0 and node_name.rc == 0 and bool(node_name.out)
+    got = kubectl("get", "deployments,replicasets,pods", "-n", "keep", "-o", "json")
+    if sa.rc != 0 or got.rc != 0:
+        return False
+    items = got.json()["items"]
+    pods = [o for o in items if o["kind"] == "Pod"]
+    owners = [o for o in items if o["kind"] in ("Deployment", "ReplicaSet")]
+    return (
+        len(pods) == 3
+        and all(p["spec"].get("nodeName") for p in pods)
+        and len(owners) == 2
+        and all(
+            o["status"].get("observedGeneration") == o["metadata"]["generation"]
+            and o["status"].get("replicas") == 2
+            for o in owners
+        )
+    )
 
 
 @contextlib.contextmanager

@@ -62,6 +62,7 @@ def _config(args: argparse.Namespace) -> NodeConfig:
         runtime=args.runtime,
         pod_cidr=args.pod_cidr,
         service_cidr=args.service_cidr,
+        proxy_mode=args.proxy_mode,
         backoff_initial=args.crashloop_backoff_initial,
         backoff_max=args.crashloop_backoff_max,
         backoff_reset=args.crashloop_backoff_reset,
@@ -174,6 +175,8 @@ def up_detached(args: argparse.Namespace, config: NodeConfig) -> int:
         config.pod_cidr,
         "--service-cidr",
         config.service_cidr,
+        "--proxy-mode",
+        config.proxy_mode,
         "--crashloop-backoff-initial",
         str(config.backoff_initial),
         "--crashloop-backoff-max",
@@ -342,6 +345,13 @@ def parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--pod-cidr", default="10.244.0.0/16", help="pod IP range")
         p.add_argument("--service-cidr", default="10.96.0.0/16", help="Service cluster IP range")
+        p.add_argument(
+            "--proxy-mode",
+            choices=("auto", "nftables", "userspace"),
+            default="auto",
+            help="Service proxy: nftables (kernel DNAT, needs the oci runtime); userspace "
+            "(an asyncio proxy); auto: nftables with the oci runtime, else userspace",
+        )
         p.add_argument(
             "--crashloop-backoff-initial",
             type=float,

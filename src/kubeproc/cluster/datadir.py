@@ -32,6 +32,9 @@ class NodeConfig:
     """``oci``, ``process``, or ``auto`` (oci where root and its packages are present)."""
     pod_cidr: str = "10.244.0.0/16"
     service_cidr: str = "10.96.0.0/16"
+    proxy_mode: str = "auto"
+    """The Service proxy: ``nftables``, ``userspace``, or ``auto`` (nftables with the oci
+    runtime, userspace with the process runtime)."""
     backoff_initial: float = 10.0
     """CrashLoopBackOff's first delay; upstream lets a node shorten the curve."""
     backoff_max: float = 300.0

@@ -23,6 +23,7 @@ from kubeproc.api.resources import REGISTRY
 from kubeproc.apiserver.allocators import ServiceAllocator
 from kubeproc.apiserver.app import ApiServer, build_app
 from kubeproc.apiserver.bootstrap import compact_periodically, ensure_system_namespaces
+from kubeproc.apiserver.kubernetesservice import endpoint_address, maintain_kubernetes_service
 from kubeproc.apiserver.objects import ObjectStore
 from kubeproc.client import RestClient
 from kubeproc.cluster.datadir import NodeConfig, NodeError, data_dir_lock
@@ -30,20 +31,33 @@ from kubeproc.cluster.pki import Credentials, ensure_credentials, kubeconfig
 from kubeproc.cluster.runtimes import (
     become_subreaper,
     choose_runtime,
+    node_tag,
     purge_runtime,
     reap_orphans_periodically,
 )
+from kubeproc.controllers.deployment import DeploymentController
 from kubeproc.controllers.endpoints import EndpointsController
 from kubeproc.controllers.endpointslice import EndpointSliceController
 from kubeproc.controllers.garbagecollector import GarbageCollector
 from kubeproc.controllers.namespace import NamespaceController
 from kubeproc.controllers.replicaset import ReplicaSetController
 from kubeproc.controllers.serviceaccounts import ServiceAccountController
+from kubeproc.controllers.servicelb import ServiceLoadBalancerController
 from kubeproc.kubelet.config import KubeletConfig
 from kubeproc.kubelet.kubelet import Kubelet
 from kubeproc.kubelet.locator import LocatedContainer, PodContainers
 from kubeproc.kubelet.nodestatus import NodeStatus
+from kubeproc.kubelet.runtime.oci import OciRuntime
+from kubeproc.kubelet.runtime.types import Runtime
 from kubeproc.kubelet.server import KubeletServer
+from kubeproc.proxy.backend import (
+    BackendContext,
+    ProxyBackend,
+    ProxyError,
+    make_backend,
+    resolve_mode,
+)
+from kubeproc.proxy.proxier import Proxier
 from kubeproc.scheduler.scheduler import Scheduler
 from kubeproc.storage import SqliteStore, StorageError
 from kubeproc.util.clock import Clock, SystemClock
@@ -107,6 +121,10 @@ async def _serve(
     choice = choose_runtime(config)
     if choice.warning:
         log.warning("%s", choice.warning)
+    backend = service_proxy_backend(config, choice.runtime)
+    proxy = None
+    if backend is not None:
+        proxy = functools.partial(run_service_proxy, config, creds, clock, backend)
     kubelet: Kubelet | None = None
     app = build_app(
         objects,
@@ -165,12 +183,73 @@ async def _serve(
                         clock=clock,
                         node_status=node_status,
                         kubelet=kubelet,
+                        proxy=proxy,
                         on_ready=on_ready,
                     )
                 finally:
                     await _drain(kubelet)
     finally:
         await purge_runtime(choice.runtime)
+
+
+def proxy_context(config: NodeConfig, runtime: Runtime) -> BackendContext:
+    """The runtime facts the service proxy needs: where pods are, and its own names."""
+    table = f"kubeproc-{node_tag(config)}"
+    if isinstance(runtime, OciRuntime):
+        layout = runtime.layout
+        return BackendContext(
+            bridge=layout.bridge,
+            gateway=str(layout.gateway),
+            pod_cidr=str(layout.pod_cidr),
+            service_cidr=config.service_cidr,
+            proxy_source=str(layout.proxy_source),
+            table_name=table,
+            runtime="oci",
+        )
+    return BackendContext(
+        bridge="lo",
+        gateway="127.0.0.1",
+        pod_cidr=config.pod_cidr,
+        service_cidr=config.service_cidr,
+        proxy_source="127.0.0.1",
+        table_name=table,
+        runtime="process",
+    )
+
+
+def service_proxy_backend(config: NodeConfig, runtime: Runtime) -> ProxyBackend | None:
+    """The proxy's backend; None (with a warning) when ``auto`` picks one not available.
+
+    A mode the user named that cannot run here stops the node with the reason.
+    """
+    ctx = proxy_context(config, runtime)
+    try:
+        mode = resolve_mode(config.proxy_mode, ctx.runtime)
+        backend = make_backend(mode, ctx)
+    except ProxyError as err:
+        if config.proxy_mode != "auto":
+            raise NodeError(f"--proxy-mode {config.proxy_mode}: {err}") from err
+        log.warning("no Service proxy on this node reason=%s", err)
+        return None
+    log.info(
+        "service proxy mode=%s table=%s dev=%s source=%s",
+        mode,
+        ctx.table_name,
+        ctx.bridge,
+        ctx.proxy_source,
+    )
+    return backend
+
+
+async def run_service_proxy(
+    config: NodeConfig, creds: Credentials, clock: Clock, backend: ProxyBackend
+) -> None:
+    """The proxy with its own API client, as kube-proxy is its own process: its two
+    long watches never wait on the connections the other components share."""
+    async with RestClient(
+        config.server, creds.token, ca_file=str(creds.ca_cert), user_agent="kubeproc/proxy"
+    ) as client:
+        await Proxier(client, REGISTRY, clock, backend).run()
 
 
 async def freeze_long_lived(clock: Clock, interval: float = 30.0) -> None:
@@ -212,6 +291,7 @@ async def _run_components(
     clock: Clock,
     node_status: NodeStatus,
     kubelet: Kubelet,
+    proxy: Callable[[], Awaitable[None]] | None,
     on_ready: Callable[[], None] | None,
 ) -> None:
     components: dict[str, Callable[[], Awaitable[None]]] = {
@@ -222,8 +302,18 @@ async def _run_components(
         "garbage-collector": GarbageCollector(client, REGISTRY, clock).run,
         "endpointslice-controller": EndpointSliceController(client, REGISTRY, clock).run,
         "endpoints-controller": EndpointsController(client, REGISTRY, clock).run,
+        "service-lb-controller": ServiceLoadBalancerController(client, REGISTRY, clock).run,
+        "kubernetes-service": functools.partial(
+            maintain_kubernetes_service,
+            objects,
+            REGISTRY,
+            clock,
+            address=endpoint_address(kubelet.runtime.name, config.pod_cidr),
+            api_port=config.port,
+        ),
         "serviceaccount-controller": ServiceAccountController(client, REGISTRY, clock).run,
         "replicaset-controller": ReplicaSetController(client, REGISTRY, clock).run,
+        "deployment-controller": DeploymentController(client, REGISTRY, clock).run,
         "replicationcontroller-controller": ReplicaSetController(
             client, REGISTRY, clock, kind="ReplicationController"
         ).run,
@@ -231,6 +321,8 @@ async def _run_components(
         "orphan-reaper": functools.partial(reap_orphans_periodically, clock),
         "gc-freezer": functools.partial(freeze_long_lived, clock),
     }
+    if proxy is not None:
+        components["service-proxy"] = proxy
     async with asyncio.TaskGroup() as component_group:
         for name, run in components.items():
             component_group.create_task(supervise(name, run, clock), name=name)

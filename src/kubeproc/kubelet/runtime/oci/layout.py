@@ -77,6 +77,20 @@ class Layout:
         return self.pod_cidr.network_address + 1
 
     @property
+    def proxy_source(self) -> ipaddress.IPv4Address:
+        """The service proxy's own address on the bridge: the pod CIDR's last usable one.
+
+        The host's service traffic leaves from it, apart from the gateway the kubelet's
+        probes use; IPAM never hands it to a pod (``ipam_range_end``).
+        """
+        return self.pod_cidr.broadcast_address - 1
+
+    @property
+    def ipam_range_end(self) -> ipaddress.IPv4Address:
+        """The last address host-local IPAM may give a pod (the proxy's is after it)."""
+        return self.proxy_source - 1
+
+    @property
     def network_name(self) -> str:
         """The CNI network name (host-local keys its allocations by it)."""
         return f"kubeproc-{self.bridge}"

@@ -62,7 +62,16 @@ def bridge_config(layout: Layout) -> dict[str, Any]:
         "hairpinMode": True,
         "ipam": {
             "type": "host-local",
-            "ranges": [[{"subnet": str(layout.pod_cidr), "gateway": str(layout.gateway)}]],
+            "ranges": [
+                [
+                    {
+                        "subnet": str(layout.pod_cidr),
+                        "gateway": str(layout.gateway),
+                        # The last usable address is the service proxy's (Layout.proxy_source).
+                        "rangeEnd": str(layout.ipam_range_end),
+                    }
+                ]
+            ],
             "routes": [{"dst": "0.0.0.0/0"}],
             "dataDir": str(layout.ipam_dir),
         },
