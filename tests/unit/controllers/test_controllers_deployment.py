@@ -12,7 +12,7 @@ from tests.unit.kubelet.kubelet_fakes import FakeApi, settle
 
 from kubeproc.api.resources import REGISTRY
 from kubeproc.controllers.deployment import DeploymentController
-from kubeproc.controllers.deploymentrevision import POD_TEMPLATE_HASH, REVISION
+from kubeproc.controllers.deploymentrevision import POD_TEMPLATE_HASH, REVISION, compute_hash
 from kubeproc.util.clock import FakeClock
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -186,3 +186,75 @@ async def test_adopts_a_matching_orphan_as_its_new_replica_set() -> None:
         assert (ref["kind"], ref["uid"], ref["controller"]) == ("Deployment", "uid-web", True)
         assert adopted["metadata"]["annotations"][REVISION] == "1"
         assert progressing(api) == ("True", "FoundNewReplicaSet")
+
+
+async def test_recreate_waits_for_old_pods_before_the_new_replica_set() -> None:
+    """Recreate: old ReplicaSet to 0 first; the new one appears only once old pods are gone."""
+    clock = FakeClock(NOW)
+    api = FakeApi(clock)
+    body = deployment_body()
+    body["spec"]["strategy"] = {"type": "Recreate"}
+    api.put("deployments", body)
+    async with running(DeploymentController(api, REGISTRY, clock)):
+        (old_name,) = replica_sets(api)
+        make_available(api, old_name)
+        await settle()
+        old_uid = replica_sets(api)[old_name]["metadata"]["uid"]
+        api.put(
+            "pods",
+            {
+                "metadata": {
+                    "name": "old-pod",
+                    "namespace": "ns",
+                    "labels": {"app": "web"},
+                    "ownerReferences": [
+                        {"kind": "ReplicaSet", "name": old_name, "uid": old_uid, "controller": True}
+                    ],
+                },
+                "spec": {},
+                "status": {"phase": "Running"},
+            },
+        )
+        rolled = deployment_body(image="busybox:1.37")
+        rolled["spec"]["strategy"] = {"type": "Recreate"}
+        rolled["metadata"] = {**the_deployment(api)["metadata"], "generation": 2}
+        api.put("deployments", rolled)
+        await settle()
+        assert list(replica_sets(api)) == [old_name]
+        assert replica_sets(api)[old_name]["spec"]["replicas"] == 0
+
+        emptied = replica_sets(api)[old_name]
+        emptied["status"] = {"replicas": 0, "observedGeneration": 1}
+        api.put("replicasets", emptied)
+        await settle()
+        assert list(replica_sets(api)) == [old_name], "an old pod still runs"
+
+        pods_rt = REGISTRY.get("", "v1", "pods")
+        assert pods_rt is not None
+        await api.delete(pods_rt, "ns", "old-pod", options={"gracePeriodSeconds": 0})
+        await settle()
+        sets = replica_sets(api)
+        (new_name,) = set(sets) - {old_name}
+        assert sets[new_name]["spec"]["replicas"] == 3
+
+
+async def test_a_hash_collision_bumps_collision_count_and_picks_another_name() -> None:
+    """A foreign ReplicaSet holding the new name makes the deployment count a collision."""
+    clock = FakeClock(NOW)
+    api = FakeApi(clock)
+    body = deployment_body()
+    taken = f"web-{compute_hash(body['spec']['template'], None)}"
+    api.put(
+        "replicasets",
+        {
+            "metadata": {"name": taken, "namespace": "ns", "labels": {"other": "x"}},
+            "spec": {"replicas": 0, "selector": {"matchLabels": {"other": "x"}}},
+        },
+    )
+    api.put("deployments", body)
+    async with running(DeploymentController(api, REGISTRY, clock)):
+        await clock.advance(0.1)
+        await settle()
+        assert the_deployment(api)["status"]["collisionCount"] == 1
+        mine = [n for n in replica_sets(api) if n != taken]
+        assert mine == [f"web-{compute_hash(body['spec']['template'], 1)}"]

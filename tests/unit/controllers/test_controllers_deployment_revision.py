@@ -31,13 +31,18 @@ TEMPLATE: dict[str, Any] = {
 }
 
 
-def deployment(template: dict[str, Any] | None = None, **annotations: str) -> dict[str, Any]:
+def deployment(annotations: dict[str, str] | None = None) -> dict[str, Any]:
     return {
-        "metadata": {"name": "web", "namespace": "ns", "uid": "d-uid", "annotations": annotations},
+        "metadata": {
+            "name": "web",
+            "namespace": "ns",
+            "uid": "d-uid",
+            "annotations": annotations or {},
+        },
         "spec": {
             "replicas": 3,
             "selector": {"matchLabels": {"app": "web"}},
-            "template": copy.deepcopy(template or TEMPLATE),
+            "template": copy.deepcopy(TEMPLATE),
         },
     }
 
@@ -141,8 +146,7 @@ def test_new_replica_set_annotations(
 ) -> None:
     """Copied deployment annotations, a revision that only rises, history on a revival."""
     d = deployment(
-        team="a",
-        **{"kubectl.kubernetes.io/last-applied-configuration": "{}", REVISION: "9"},
+        {"team": "a", "kubectl.kubernetes.io/last-applied-configuration": "{}", REVISION: "9"}
     )
     got = new_rs_annotations(d, current, new_revision, exists=exists, replicas_annotations=(3, 4))
     assert got == want
