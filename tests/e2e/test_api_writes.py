@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Kubectl, Node
+from tests.e2e.harness import Kubectl, Node, wait_for
 from tests.e2e.test_api_support import (
     configmap,
     kubectl_for,
@@ -128,8 +128,14 @@ def test_generation_follows_spec_changes_only(node: Node) -> None:
     assert generation() == 1
     ok(merge_patch(node, path, {"spec": {"replicas": 3}}))
     assert generation() == 2
-    same = ok(node.http("GET", path))
-    unchanged = ok(node.http("PUT", path, same))
+
+    def put_back_unchanged() -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """GET then PUT the same body; None when the Deployment controller wrote between."""
+        same = ok(node.http("GET", path))
+        res = node.http("PUT", path, same)
+        return None if res.status == 409 else (same, ok(res))
+
+    same, unchanged = wait_for(put_back_unchanged, timeout=20, what="an uncontended PUT")
     assert unchanged["metadata"]["resourceVersion"] == same["metadata"]["resourceVersion"]
     assert generation() == 2
 
@@ -185,15 +191,30 @@ def test_status_subresource_changes_only_status(node: Node) -> None:
         )
     )
     assert (patched["spec"]["replicas"], patched["status"]["readyReplicas"]) == (2, 1)
-    body = ok(node.http("GET", path))
-    body["spec"]["replicas"] = 8
-    body["status"] = {"replicas": 5}
-    put = ok(node.http("PUT", f"{path}/status", body))
+
+    # The Deployment controller writes status too: a write from a stale read gets 409 and
+    # is tried again from a fresh one, as any client of a live cluster does.
+    def put_status() -> dict[str, Any] | None:
+        body = ok(node.http("GET", path))
+        body["spec"]["replicas"] = 8
+        body["status"] = {"replicas": 5}
+        res = node.http("PUT", f"{path}/status", body)
+        return None if res.status == 409 else ok(res)
+
+    put = wait_for(put_status, timeout=20, what="an uncontended status PUT")
     assert (put["spec"]["replicas"], put["status"]) == (2, {"replicas": 5})
-    put["spec"]["replicas"] = 4
-    put["status"] = {"replicas": 0}
-    main = ok(node.http("PUT", path, put))
-    assert (main["spec"]["replicas"], main["status"]) == (4, {"replicas": 5})
+
+    def put_main() -> tuple[dict[str, Any], dict[str, Any]] | None:
+        body = ok(node.http("GET", path))
+        stored_status = body["status"]
+        body["spec"]["replicas"] = 4
+        body["status"] = {"replicas": 0}
+        res = node.http("PUT", path, body)
+        return None if res.status == 409 else (stored_status, ok(res))
+
+    stored_status, main = wait_for(put_main, timeout=20, what="an uncontended PUT")
+    assert main["spec"]["replicas"] == 4
+    assert main["status"] == stored_status != {"replicas": 0}
 
 
 def test_scale_subresource_changes_only_replicas(node: Node, kubectl: Kubectl) -> None:

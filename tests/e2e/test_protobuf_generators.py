@@ -126,7 +126,14 @@ def stored_form(obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj["metadata"]
     for key in VOLATILE_META:
         meta.pop(key, None)
-    for entry in meta.get("managedFields", []):
+    # Controllers (the Deployment's, the LoadBalancer's) write too, on their own time:
+    # only what the creating kubectl owns is the creation's.
+    meta["managedFields"] = [
+        entry
+        for entry in meta.get("managedFields", [])
+        if str(entry.get("manager", "")).startswith("kubectl")
+    ]
+    for entry in meta["managedFields"]:
         entry.pop("time", None)
     annotations = meta.get("annotations", {})
     for key in CONTROLLER_ANNOTATIONS:
