@@ -31,10 +31,10 @@ from kubeproc.cluster.pki import Credentials, ensure_credentials, kubeconfig
 from kubeproc.cluster.runtimes import (
     become_subreaper,
     choose_runtime,
-    node_tag,
     purge_runtime,
     reap_orphans_periodically,
 )
+from kubeproc.cluster.serviceproxy import run_service_proxy, service_proxy_backend
 from kubeproc.controllers.deployment import DeploymentController
 from kubeproc.controllers.endpoints import EndpointsController
 from kubeproc.controllers.endpointslice import EndpointSliceController
@@ -47,17 +47,7 @@ from kubeproc.kubelet.config import KubeletConfig
 from kubeproc.kubelet.kubelet import Kubelet
 from kubeproc.kubelet.locator import LocatedContainer, PodContainers
 from kubeproc.kubelet.nodestatus import NodeStatus
-from kubeproc.kubelet.runtime.oci import OciRuntime
-from kubeproc.kubelet.runtime.types import Runtime
 from kubeproc.kubelet.server import KubeletServer
-from kubeproc.proxy.backend import (
-    BackendContext,
-    ProxyBackend,
-    ProxyError,
-    make_backend,
-    resolve_mode,
-)
-from kubeproc.proxy.proxier import Proxier
 from kubeproc.scheduler.scheduler import Scheduler
 from kubeproc.storage import SqliteStore, StorageError
 from kubeproc.util.clock import Clock, SystemClock
@@ -190,66 +180,6 @@ async def _serve(
                     await _drain(kubelet)
     finally:
         await purge_runtime(choice.runtime)
-
-
-def proxy_context(config: NodeConfig, runtime: Runtime) -> BackendContext:
-    """The runtime facts the service proxy needs: where pods are, and its own names."""
-    table = f"kubeproc-{node_tag(config)}"
-    if isinstance(runtime, OciRuntime):
-        layout = runtime.layout
-        return BackendContext(
-            bridge=layout.bridge,
-            gateway=str(layout.gateway),
-            pod_cidr=str(layout.pod_cidr),
-            service_cidr=config.service_cidr,
-            proxy_source=str(layout.proxy_source),
-            table_name=table,
-            runtime="oci",
-        )
-    return BackendContext(
-        bridge="lo",
-        gateway="127.0.0.1",
-        pod_cidr=config.pod_cidr,
-        service_cidr=config.service_cidr,
-        proxy_source="127.0.0.1",
-        table_name=table,
-        runtime="process",
-    )
-
-
-def service_proxy_backend(config: NodeConfig, runtime: Runtime) -> ProxyBackend | None:
-    """The proxy's backend; None (with a warning) when ``auto`` picks one not available.
-
-    A mode the user named that cannot run here stops the node with the reason.
-    """
-    ctx = proxy_context(config, runtime)
-    try:
-        mode = resolve_mode(config.proxy_mode, ctx.runtime)
-        backend = make_backend(mode, ctx)
-    except ProxyError as err:
-        if config.proxy_mode != "auto":
-            raise NodeError(f"--proxy-mode {config.proxy_mode}: {err}") from err
-        log.warning("no Service proxy on this node reason=%s", err)
-        return None
-    log.info(
-        "service proxy mode=%s table=%s dev=%s source=%s",
-        mode,
-        ctx.table_name,
-        ctx.bridge,
-        ctx.proxy_source,
-    )
-    return backend
-
-
-async def run_service_proxy(
-    config: NodeConfig, creds: Credentials, clock: Clock, backend: ProxyBackend
-) -> None:
-    """The proxy with its own API client, as kube-proxy is its own process: its two
-    long watches never wait on the connections the other components share."""
-    async with RestClient(
-        config.server, creds.token, ca_file=str(creds.ca_cert), user_agent="kubeproc/proxy"
-    ) as client:
-        await Proxier(client, REGISTRY, clock, backend).run()
 
 
 async def freeze_long_lived(clock: Clock, interval: float = 30.0) -> None:
