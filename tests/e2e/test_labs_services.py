@@ -259,6 +259,33 @@ def test_get_svc_columns_for_each_service_type(kubectl: Kubectl, labs: dict[str,
     assert rows["ext"] == ["ExternalName", "<none>", "a.example", "<none>"]
 
 
+def test_a_load_balancer_patched_to_cluster_ip_loses_its_node_port_and_ingress(
+    kubectl: Kubectl, labs: dict[str, str]
+) -> None:
+    """`kubectl patch` of type LoadBalancer → ClusterIP succeeds; node port and ingress go."""
+    ns = labs["l6"]
+    kubectl.ok("create", "service", "loadbalancer", "lb", "--tcp=80:8080", "-n", ns)
+    wait_for(
+        lambda: (
+            kubectl.ok("get", "svc", "lb", "-n", ns, "-o", "json")
+            .json()["status"]
+            .get("loadBalancer", {})
+            .get("ingress")
+        ),
+        timeout=20,
+        interval=0.2,
+        what="the load balancer's ingress",
+    )
+    kubectl.ok("patch", "svc", "lb", "-n", ns, "-p", '{"spec":{"type":"ClusterIP"}}')
+    svc = kubectl.ok("get", "svc", "lb", "-n", ns, "-o", "json").json()
+    assert svc["spec"]["type"] == "ClusterIP"
+    assert [p.get("nodePort") for p in svc["spec"]["ports"]] == [None]
+    assert "externalTrafficPolicy" not in svc["spec"]
+    assert svc["status"] == {"loadBalancer": {}}
+    row = squash(kubectl.ok("get", "svc", "lb", "-n", ns, "--no-headers").out).split()
+    assert row[1:5] == ["ClusterIP", svc["spec"]["clusterIP"], "<none>", "80/TCP"], row
+
+
 # -- L3: readiness takes a pod out of a LoadBalancer Service ---------------------------
 
 

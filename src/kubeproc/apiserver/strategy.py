@@ -14,6 +14,7 @@ from typing import Any
 
 from kubeproc.api.errors import Conflict
 from kubeproc.api.resources import ResourceType
+from kubeproc.apiserver.servicetype import drop_type_dependent_fields
 
 # Kinds whose status is written only through the status subresource.
 _STATUS_SUBRESOURCE = frozenset(
@@ -86,6 +87,8 @@ def prepare_for_update(
             new["status"] = copy.deepcopy(old["status"])
         else:
             new.pop("status", None)
+    if (rt.group, rt.kind) == ("", "Service"):
+        drop_type_dependent_fields(new, old)
     if (rt.group, rt.kind) == ("", "Namespace") and subresource != "finalize":
         # Only /finalize changes spec.finalizers, as the namespace strategy has it: a plain
         # update cannot drop the "kubernetes" finalizer and skip emptying the namespace.
