@@ -141,6 +141,24 @@ def test_replication_controller_scales_and_deletes_not_ready_pods_first(
         assert is_ready(survivor)
         wait_counts(kubectl, ns, "rc/web", ["1", "1", "1"])
 
+        # The controller's events, as upstream's replication-controller records them.
+        def recorded() -> list[tuple[str, str, str]]:
+            got = kubectl.ok("get", "events", "-n", ns, "-o", "json").json()["items"]
+            return sorted(
+                (e["reason"], e["message"], e["source"]["component"])
+                for e in got
+                if e["involvedObject"]["kind"] == "ReplicationController"
+            )
+
+        events = wait_for(lambda: len(e := recorded()) == 7 and e, what="7 controller events")
+        created = [m.removeprefix("Created pod: ") for r, m, _ in events if r == "SuccessfulCreate"]
+        deleted = [m.removeprefix("Deleted pod: ") for r, m, _ in events if r == "SuccessfulDelete"]
+        assert {c for _, _, c in events} == {"replication-controller"}
+        assert len(created) == 4 and set(names(first)) <= set(created), events
+        assert sorted(deleted) == sorted(set(created) - {survivor["metadata"]["name"]}), events
+        described = kubectl.ok("describe", "rc", "web", "-n", ns).out
+        assert "SuccessfulCreate" in described and "Created pod: " in described, described
+
         kubectl.ok("delete", "rc", "web", "-n", ns, "--wait=false")
         wait_for(lambda: not pods(kubectl, ns, "web"), what="pods of the deleted rc gone")
 

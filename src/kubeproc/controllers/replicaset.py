@@ -26,6 +26,7 @@ from kubeproc.api import errors
 from kubeproc.api.resources import Registry, ResourceType
 from kubeproc.api.selectors import LabelSelector
 from kubeproc.client import ApiClient, Informer, object_key
+from kubeproc.controllers.controllerevents import NORMAL, WARNING, ControllerEvents
 from kubeproc.controllers.expectations import Expectations
 from kubeproc.controllers.podcontrol import (
     SLOW_START_INITIAL_BATCH,
@@ -107,6 +108,13 @@ class ReplicaSetController:
         self.clock = clock
         self.kind = OwnerKind(owner_rt, map_selector=kind == "ReplicationController")
         self.pods_rt = pods_rt
+        events_rt = registry.get("", "v1", "events")
+        assert events_rt is not None
+        # The component names upstream's controllers record their events as.
+        component = (
+            "replication-controller" if kind == "ReplicationController" else "replicaset-controller"
+        )
+        self.events = ControllerEvents(client, events_rt, clock, component=component)
         self.workers = workers
         self.queue = WorkQueue(clock, name=owner_rt.plural)
         self.expectations = Expectations(clock)
@@ -306,10 +314,18 @@ class ReplicaSetController:
 
         async def create_one() -> None:
             try:
-                await self.client.create(self.pods_rt, namespace, copy.deepcopy(body))
+                pod = await self.client.create(self.pods_rt, namespace, copy.deepcopy(body))
             except errors.StatusError as err:
                 if not _namespace_terminating(err):
+                    await self.events.record(
+                        owner, self.kind.rt, WARNING, "FailedCreate", f"Error creating: {err}"
+                    )
                     raise
+                return
+            name = pod["metadata"]["name"]
+            await self.events.record(
+                owner, self.kind.rt, NORMAL, "SuccessfulCreate", f"Created pod: {name}"
+            )
 
         self.expectations.expect_creations(key, count)
         log.info("too few replicas kind=%s key=%s creating=%d", self.kind.rt.kind, key, count)
@@ -339,9 +355,18 @@ class ReplicaSetController:
         )
         first: BaseException | None = None
         for pod, result in zip(victims, results, strict=True):
-            if isinstance(result, BaseException):
-                self.expectations.deletion_observed(key, _pod_key(pod))
-                if not isinstance(result, errors.NotFound) and first is None:
+            name = pod["metadata"]["name"]
+            if not isinstance(result, BaseException):
+                await self.events.record(
+                    owner, self.kind.rt, NORMAL, "SuccessfulDelete", f"Deleted pod: {name}"
+                )
+                continue
+            self.expectations.deletion_observed(key, _pod_key(pod))
+            if not isinstance(result, errors.NotFound):
+                await self.events.record(
+                    owner, self.kind.rt, WARNING, "FailedDelete", f"Error deleting: {result}"
+                )
+                if first is None:
                     first = result
         if first is not None:
             raise first
