@@ -1076,7 +1076,11 @@ def test_at50_https_with_a_self_signed_certificate_passes(env: Env) -> None:
     env.wait("at50", lambda s: cstatus(s).get("ready") is True, 90, "ready over HTTPS")
     lines = env.wait_logs("at50", "app", lambda ls: any("tls" in x.text for x in ls), "a TLS probe")
     assert any(x.text == "GET / tls" for x in lines), lines
-    assert not env.events("at50", "Unhealthy")
+    # Only attempts from before the server listened may fail (refused: a python app with
+    # TLS can take longer than the warm-up on a loaded machine, and the kubelet fails
+    # those too); never a certificate error.
+    unhealthy = [e["message"] for e in env.events("at50", "Unhealthy")]
+    assert all(m.endswith("connect: connection refused") for m in unhealthy), unhealthy
     assert restarts(env.poller.latest("at50")) == 0
 
 
