@@ -25,7 +25,10 @@ from kubeproc.api.resources import Registry
 from kubeproc.apiserver import discovery, media
 from kubeproc.apiserver.bodies import MAX_BODY_BYTES, too_large
 from kubeproc.apiserver.handlers import ResourceHandler
+from kubeproc.apiserver.metricsapi import MetricsApi
 from kubeproc.apiserver.objects import ObjectStore
+from kubeproc.apiserver.probehistory import ProbeHistoryHandler
+from kubeproc.apiserver.prometheus import RequestMetrics
 from kubeproc.apiserver.requestinfo import not_found_path
 from kubeproc.apiserver.responses import json_response
 from kubeproc.util.clock import Clock
@@ -201,8 +204,10 @@ def build_app(
     """The aiohttp application serving the Kubernetes API."""
     resources = ResourceHandler(objects, registry, clock, kubelet_token=kubelet_token)
     routes = _Routes(registry, resources, token, ready)
+    prometheus = RequestMetrics(objects, registry, clock, kubelet_token=kubelet_token)
     app = web.Application(
-        middlewares=[routes.errors, routes.authenticate], client_max_size=MAX_BODY_BYTES + 1
+        middlewares=[prometheus.instrument, routes.errors, routes.authenticate],
+        client_max_size=MAX_BODY_BYTES + 1,
     )
     add = app.router.add_get
     add("/version", routes.version)
@@ -213,7 +218,13 @@ def build_app(
     add("/openapi/v2", routes.openapi_v2)
     add("/openapi/v3", routes.openapi_v3)
     add("/openapi/v3/{tail:.*}", routes.openapi_v3)
+    add("/metrics", prometheus.handle)
+    probes = ProbeHistoryHandler(objects, registry, kubelet_token=kubelet_token)
+    add("/api/v1/namespaces/{namespace}/pods/{name}/probehistory", probes.handle)
     app.router.add_route("*", "/api/{tail:.+}", routes.group_or_resources)
+    metrics = MetricsApi(objects, registry, clock, kubelet_token=kubelet_token)
+    app.router.add_route("*", "/apis/metrics.k8s.io", metrics.handle)
+    app.router.add_route("*", "/apis/metrics.k8s.io/{tail:.*}", metrics.handle)
     app.router.add_route("*", "/apis/{tail:.+}", routes.group_or_resources)
     app.router.add_route("*", "/{tail:.*}", routes.not_found)
     return app

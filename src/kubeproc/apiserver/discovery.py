@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubeproc.api.resources import Registry, ResourceType
+from kubeproc.apiserver import metricsobjects
 
 
 def _legacy_resources(rt: ResourceType) -> list[dict[str, Any]]:
@@ -62,7 +63,10 @@ def api_group_list(registry: Registry) -> dict[str, Any]:
     return {
         "kind": "APIGroupList",
         "apiVersion": "v1",
-        "groups": [_api_group(registry, g) for g in registry.groups()],
+        "groups": [
+            *(_api_group(registry, g) for g in registry.groups()),
+            metricsobjects.group_entry(),  # served by metricsapi, as an aggregated API
+        ],
     }
 
 
@@ -134,9 +138,12 @@ def _aggregated_group(registry: Registry, group: str) -> dict[str, Any]:
 def aggregated(registry: Registry, *, core: bool, version: str) -> dict[str, Any]:
     """The APIGroupDiscoveryList for ``/api`` (core) or ``/apis`` (named groups)."""
     groups = [""] if core else registry.groups()
+    items = [_aggregated_group(registry, g) for g in groups]
+    if not core:
+        items.append(metricsobjects.aggregated_group())  # served by metricsapi
     return {
         "kind": "APIGroupDiscoveryList",
         "apiVersion": f"apidiscovery.k8s.io/{version}",
         "metadata": {},
-        "items": [_aggregated_group(registry, g) for g in groups],
+        "items": items,
     }

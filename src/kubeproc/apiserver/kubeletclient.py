@@ -16,6 +16,8 @@ loopback. The requests:
   subprotocol ``v5.channel.k8s.io`` carries the session (single use, short-lived). This
   is the CRI's own shape (``Exec`` returns a streaming URL); it exists because an aiohttp
   WebSocket client cannot read the body of a refused upgrade.
+* ``GET /metrics`` (the kubelet's Prometheus text) and ``GET /probeHistory/{ns}/{pod}?uid=
+  &container=`` (probe attempts, JSON): small reads, ``fetch``.
 
 Failures become what kube-apiserver's ``GenericHttpResponseChecker`` and upgrade proxy
 make of them, since kubectl prints those texts.
@@ -170,6 +172,25 @@ class KubeletClient:
             resp.release()
             raise KubeletRefused(resp.status, text)
         return resp
+
+    async def fetch(self, path: str, query: Sequence[tuple[str, str]] = ()) -> bytes:
+        """A small read (metrics, probe history): the body of a 200, else ``KubeletRefused``."""
+        url = self.url(path)
+        try:
+            async with self.session.get(
+                url,
+                params=list(query),
+                headers=self._headers,
+                timeout=aiohttp.ClientTimeout(total=PREPARE_TIMEOUT),
+            ) as resp:
+                body = await resp.read()
+        except aiohttp.ClientConnectorError as exc:
+            raise KubeletUnavailable(f'Get "{url}": {_dial_error(exc, self.target)}') from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise KubeletUnavailable(f"error talking to the kubelet: {exc}") from exc
+        if resp.status != 200:
+            raise KubeletRefused(resp.status, body.decode(errors="replace").strip())
+        return body
 
     async def prepare(
         self,

@@ -30,6 +30,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from kubeproc.cli import probes
 from kubeproc.cluster.datadir import NodeConfig, NodeError, holder_pid, make_data_dir
 
 DEFAULT_PORT = 6443
@@ -379,11 +380,14 @@ def parser() -> argparse.ArgumentParser:
     )
     dn = sub.add_parser("down", help="stop the node of a data dir")
     node_flags(dn)
+    probes.add_parser(sub)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "probes":
+        return probes.run(args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",

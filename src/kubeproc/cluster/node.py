@@ -165,6 +165,7 @@ async def _serve(
                     on_ready=node_status.set_runtime_ready,
                 )
                 locator.target = kubelet
+                kubelet_server.probes.history = kubelet.prober.history
                 try:
                     await _run_components(
                         config,

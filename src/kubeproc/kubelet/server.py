@@ -11,6 +11,10 @@ to (``kubeproc.apiserver.kubeletclient`` is the other side, and documents the pr
   ``GET /streams/<token>``: the session as a WebSocket, ``v5.channel.k8s.io`` (or v4);
   ``GET /exec/...`` and ``GET /attach/...`` with a WebSocket upgrade do both at once, as
   a kubelet does for WebSocket clients (``server_exec``).
+* ``GET /metrics`` (the prober's Prometheus families) and ``GET /probeHistory/{ns}/{pod}``
+  (its probe history as JSON), from ``server_probes``.
+* ``GET /stats/resource``: CPU and memory of the node and of each running container, as
+  JSON (``server_stats``, which also samples them while the server runs).
 
 Errors are plain text with the kubelet's status codes and words (a ``400`` ``previous
 terminated container "c" in pod "p" not found``, a ``500`` ``container not found
@@ -35,6 +39,8 @@ from kubeproc.kubelet.locator import PodContainers
 from kubeproc.kubelet.runtime.types import Runtime
 from kubeproc.kubelet.server_exec import ExecHandlers
 from kubeproc.kubelet.server_logs import LogHandler
+from kubeproc.kubelet.server_probes import ProbeHandlers
+from kubeproc.kubelet.server_stats import StatsSampler
 from kubeproc.util.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
@@ -66,6 +72,8 @@ class KubeletServer:
         self._token = token
         self._logs = LogHandler(locator, clock or SystemClock())
         self._exec = ExecHandlers(locator, runtime, clock or SystemClock())
+        self.stats = StatsSampler(runtime, clock or SystemClock())
+        self.probes = ProbeHandlers()  # its history is attached once the kubelet exists
         self.port: int | None = None
         self.started = asyncio.Event()
 
@@ -79,6 +87,9 @@ class KubeletServer:
             app.router.add_post(path, self._exec.prepare)
             app.router.add_get(path, self._exec.upgrade)
         app.router.add_get("/streams/{token}", self._exec.stream)
+        app.router.add_get("/stats/resource", self.stats.handle)
+        app.router.add_get("/metrics", self.probes.metrics)
+        app.router.add_get("/probeHistory/{namespace}/{pod}", self.probes.pod_history)
         return app
 
     @web.middleware
@@ -105,7 +116,7 @@ class KubeletServer:
             self.port = _bound_port(runner)
             log.info("kubelet server listening address=%s:%s", self._host, self.port)
             self.started.set()
-            await asyncio.Event().wait()
+            await self.stats.run()  # samples resource usage until cancelled
         finally:
             await runner.cleanup()
 

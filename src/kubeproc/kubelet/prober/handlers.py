@@ -33,6 +33,9 @@ class HandlerResult(StrEnum):
 class Outcome:
     result: HandlerResult
     output: str = ""
+    code: int | None = field(default=None, compare=False)
+    """The HTTP status or exit code behind the verdict, where there is one (probe history);
+    left out of equality, which stays the verdict and its text."""
 
 
 @dataclass(frozen=True)

@@ -187,11 +187,14 @@ async def http_probe(
     except _BodyError as err:
         return Outcome(HandlerResult.ERROR, str(err))
     body = response.body.decode("utf-8", "replace")
-    if 200 <= response.status < 300:
-        return Outcome(HandlerResult.SUCCESS, body)
-    if 300 <= response.status < 400:
-        return Outcome(HandlerResult.WARNING, f"Probe terminated redirects, Response body: {body}")
-    return Outcome(HandlerResult.FAILURE, f"HTTP probe failed with statuscode: {response.status}")
+    code = response.status
+    if 200 <= code < 300:
+        return Outcome(HandlerResult.SUCCESS, body, code)
+    if 300 <= code < 400:
+        return Outcome(
+            HandlerResult.WARNING, f"Probe terminated redirects, Response body: {body}", code
+        )
+    return Outcome(HandlerResult.FAILURE, f"HTTP probe failed with statuscode: {code}", code)
 
 
 async def _follow(first: _Request, deadline: float) -> _Response:

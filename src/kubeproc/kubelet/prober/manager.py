@@ -22,6 +22,7 @@ from typing import Any
 
 from kubeproc.kubelet.probehooks import ProbeHooks, ProbeKind
 from kubeproc.kubelet.prober.handlers import ProbeRunner
+from kubeproc.kubelet.prober.history import ProbeHistory
 from kubeproc.kubelet.prober.results import (
     ProbeType,
     Result,
@@ -46,6 +47,8 @@ _PROBE_FIELDS: Mapping[ProbeType, str] = {
     ProbeType.STARTUP: "startupProbe",
 }
 
+
+_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 
 RESTART_GRACE = 10.0
 """Seconds a container must predate the kubelet's start to keep its published state."""
@@ -119,6 +122,7 @@ class ProbeManager:
         self._jitter = jitter
         self._on_event = on_event
         self.results = ResultsCache(self._on_result)
+        self.history = ProbeHistory()
         self._pods: dict[str, _PodEntry] = {}
         self._workers: dict[WorkerKey, _Handle] = {}
         self._finished: dict[WorkerKey, str | None] = {}
@@ -195,6 +199,7 @@ class ProbeManager:
         for key in [k for k in self._finished if k.pod_uid == uid]:
             del self._finished[key]
         self._pods.pop(uid, None)
+        self.history.remove_pod(uid)
 
     def stop_liveness_and_startup(self, uid: str) -> None:
         """``StopLivenessAndStartup``: termination began; readiness keeps probing."""
@@ -327,6 +332,15 @@ class ProbeManager:
         assert self._tg is not None
         period = float(probe.get("periodSeconds") or 10)
         uptime = self._clock.monotonic() - self._kubelet_started
+        meta = self._pods[key.pod_uid].pod["metadata"]
+        series = self.history.series(
+            uid=key.pod_uid,
+            namespace=meta.get("namespace", ""),
+            pod=meta.get("name", ""),
+            container=key.container_name,
+            probe_type=key.probe_type,
+            handler=next((h for h in _HANDLERS if h in probe), ""),
+        )
         worker = Worker(
             probe_type=key.probe_type,
             pod_uid=key.pod_uid,
@@ -339,6 +353,7 @@ class ProbeManager:
             clock=self._clock,
             start_delay=first_delay(period, uptime, self._jitter()),
             on_event=self._on_event,
+            on_attempt=series.record,
         )
         handle = _Handle(worker)
         self._workers[key] = handle

@@ -89,8 +89,8 @@ def exec_outcome(
         return Outcome(HandlerResult.FAILURE, f"command {go_quote(' '.join(argv))} timed out")
     text = output.decode("utf-8", errors="replace")
     if exit_code == 0:
-        return Outcome(HandlerResult.SUCCESS, text)
-    return Outcome(HandlerResult.FAILURE, text)
+        return Outcome(HandlerResult.SUCCESS, text, exit_code)
+    return Outcome(HandlerResult.FAILURE, text, exit_code)
 
 
 class KubeletProbeRunner:

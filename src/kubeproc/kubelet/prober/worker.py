@@ -34,6 +34,8 @@ MAX_PROBE_RETRIES = 3
 """``maxProbeRetries``: tries per attempt while the handler reports an error."""
 
 EventSink = Callable[[ProbeEvent], None]
+AttemptSink = Callable[[float, float, Result | None, Outcome], None]
+"""Told of every attempt: wall start, duration, how it counted (None: errored), outcome."""
 
 _INITIAL: Mapping[ProbeType, Result] = {
     ProbeType.READINESS: Result.FAILURE,
@@ -241,6 +243,7 @@ class Worker:
         clock: Clock,
         start_delay: float = 0.0,
         on_event: EventSink | None = None,
+        on_attempt: AttemptSink | None = None,
     ) -> None:
         self.probe_type = probe_type
         self.pod_uid = pod_uid
@@ -255,6 +258,7 @@ class Worker:
         self._clock = clock
         self._start_delay = start_delay
         self._on_event = on_event
+        self._on_attempt = on_attempt
         self._manual = asyncio.Event()
         self._log_ctx = f"pod={pod_uid} container={container_name} probe={probe_type}"
 
@@ -306,13 +310,16 @@ class Worker:
             return True
         assert cid is not None
         pod = self._pod_view()
+        started, began = self._clock.now().timestamp(), self._clock.monotonic()
         outcome = await self._probe(pod.pod_ip if pod else "", cid)
+        counted = classify(outcome.result)
+        if self._on_attempt is not None:
+            self._on_attempt(started, self._clock.monotonic() - began, counted, outcome)
         event = attempt_event(
             self.probe_type, outcome, pod_uid=self.pod_uid, container_name=self.container_name
         )
         if event is not None and self._on_event is not None:
             self._on_event(event)
-        counted = classify(outcome.result)
         if counted is None:
             logger.warning(
                 "probe errored, result unknown %s error=%r", self._log_ctx, outcome.output
