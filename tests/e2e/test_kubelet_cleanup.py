@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,33 @@ def test_down_leaves_no_process_mount_netns_veth_bridge_or_cgroup(
     assert _cgroups_of(tag) == []
     if shutil.which("nft"):
         assert tag not in _run("nft", "list", "tables")
+
+
+def test_down_cuts_long_grace_periods_at_the_shutdown_grace_period(
+    fresh_node: Node, tmp_path: Path
+) -> None:
+    """A pod with a 300 s grace period that ignores SIGTERM: down kills it at the cut.
+
+    ``down`` SIGKILLs a node that has not stopped within 60 s; without the cut the node
+    would die mid-drain and leave the container and its conmon running for good.
+    """
+    node = fresh_node
+    res = node.up("--shutdown-grace-period", "3")
+    assert res.rc == 0, res.err
+    require_oci(node)
+    data_dir = node.data_dir.resolve()
+    tag = hashlib.sha256(str(data_dir).encode()).hexdigest()[:6]
+    kubectl = kubectl_for(node, tmp_path / "kubectl-home")
+    stubborn = container("app", "trap '' TERM; while :; do sleep 1; done")
+    kubectl.ok("apply", "-f", "-", stdin=pod_yaml("stubborn", "default", [stubborn], grace=300))
+    wait_running(kubectl, "default", "stubborn")
+    assert any("conmon" in cmd for cmd in _processes_of(data_dir, tag).values())
+
+    started = time.monotonic()
+    down = node.down()
+    took = time.monotonic() - started
+    assert down.rc == 0, down.err
+    assert "killed" not in down.out, down.out  # the node stopped by itself, after its purge
+    assert 3 <= took < 30, took
+    wait_for(lambda: not _processes_of(data_dir, tag), timeout=10, what="no process of the node")
+    assert _cgroups_of(tag) == []

@@ -36,6 +36,8 @@ from kubeproc.cluster.datadir import NodeConfig, NodeError, holder_pid, make_dat
 DEFAULT_PORT = 6443
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
+MAX_SHUTDOWN_GRACE = 50.0
+"""Leaves ``down`` room, within STOP_TIMEOUT, for the purge after a cut drain."""
 KILL_TIMEOUT = 10.0
 
 
@@ -67,6 +69,7 @@ def _config(args: argparse.Namespace) -> NodeConfig:
         backoff_initial=args.crashloop_backoff_initial,
         backoff_max=args.crashloop_backoff_max,
         backoff_reset=args.crashloop_backoff_reset,
+        shutdown_grace_period=args.shutdown_grace_period,
     )
 
 
@@ -89,6 +92,8 @@ def node_flag_problem(args: argparse.Namespace) -> str | None:
         return "--crashloop-backoff-initial must be positive and at most --crashloop-backoff-max"
     if args.crashloop_backoff_reset <= 0:
         return "--crashloop-backoff-reset must be positive"
+    if not 0 <= args.shutdown_grace_period <= MAX_SHUTDOWN_GRACE:
+        return f"--shutdown-grace-period must be between 0 and {MAX_SHUTDOWN_GRACE:.0f} seconds"
     return None
 
 
@@ -184,6 +189,8 @@ def up_detached(args: argparse.Namespace, config: NodeConfig) -> int:
         str(config.backoff_max),
         "--crashloop-backoff-reset",
         str(config.backoff_reset),
+        "--shutdown-grace-period",
+        str(config.shutdown_grace_period),
     ]
     if args.verbose:
         cmd.append("-v")
@@ -370,6 +377,13 @@ def parser() -> argparse.ArgumentParser:
             type=float,
             default=600.0,
             help="a container that ran this long starts the back-off over (Kubernetes: 600)",
+        )
+        p.add_argument(
+            "--shutdown-grace-period",
+            type=float,
+            default=45.0,
+            help="on down, the longest pods' grace periods may run before the rest is killed "
+            f"(at most {MAX_SHUTDOWN_GRACE:.0f}; the kubelet's shutdownGracePeriod)",
         )
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 

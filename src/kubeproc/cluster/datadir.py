@@ -40,6 +40,9 @@ class NodeConfig:
     backoff_max: float = 300.0
     backoff_reset: float = 600.0
     """A run longer than this after the last back-off step starts the curve over."""
+    shutdown_grace_period: float = 45.0
+    """The longest ``down`` lets pods' grace periods run before it kills what is left (the
+    kubelet's shutdownGracePeriod); below ``down``'s own 60 s wait, so the purge always runs."""
 
     @property
     def server(self) -> str:

@@ -178,7 +178,7 @@ async def _serve(
                         on_ready=on_ready,
                     )
                 finally:
-                    await _drain(kubelet)
+                    await _drain(kubelet, config.shutdown_grace_period)
     finally:
         await purge_runtime(choice.runtime)
 
@@ -262,17 +262,23 @@ async def _run_components(
             on_ready()
 
 
-async def _drain(kubelet: Kubelet) -> None:
+async def _drain(kubelet: Kubelet, grace: float) -> None:
     """``kubeproc down``: stop every pod gracefully and remove what the kubelet made.
 
-    Runs after the components were cancelled, with the API still served; a second signal
-    during the drain cuts it short (the next start cleans up what is left).
+    Runs after the components were cancelled, with the API still served. Grace periods
+    are cut at ``grace`` seconds in all (``--shutdown-grace-period``, shorter than
+    ``kubeproc down``'s wait): a pod with a grace period of minutes is then killed by the
+    runtime's purge that follows, rather than the node being killed with containers
+    running that nothing would stop. A second signal cuts the drain short too.
     """
-    log.info("draining pods before the node stops")
+    log.info("draining pods before the node stops timeout=%.0fs", grace)
     try:
-        await kubelet.drain()
+        async with asyncio.timeout(grace):
+            await kubelet.drain()
+    except TimeoutError:
+        log.warning("drain cut at %.0fs; the purge kills the pods left", grace)
     except Exception:
-        log.exception("drain failed; leftover pods are cleaned up on the next start")
+        log.exception("drain failed; the purge removes the pods left")
 
 
 async def _wait_started(server: ApiServer, serving: asyncio.Task[None]) -> None:
