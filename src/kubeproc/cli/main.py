@@ -30,7 +30,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from kubeproc.cli import probes
+from kubeproc.cli import probes, timeline, why
 from kubeproc.cluster.datadir import NodeConfig, NodeError, holder_pid, make_data_dir
 
 DEFAULT_PORT = 6443
@@ -226,8 +226,8 @@ def _await_ready(child: subprocess.Popen[bytes], config: NodeConfig, log_offset:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if child.poll() is not None:
-            why = _log_since(config.log_path, log_offset)
-            return why or f"the node exited with code {child.returncode}; see {config.log_path}"
+            reason = _log_since(config.log_path, log_offset)
+            return reason or f"the node exited with code {child.returncode}; see {config.log_path}"
         if holder_pid(config) == child.pid and _readyz(config):
             return None
         time.sleep(0.1)
@@ -395,6 +395,8 @@ def parser() -> argparse.ArgumentParser:
     dn = sub.add_parser("down", help="stop the node of a data dir")
     node_flags(dn)
     probes.add_parser(sub)
+    why.add_parser(sub)
+    timeline.add_parser(sub)
     return top
 
 
@@ -402,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "probes":
         return probes.run(args)
+    if args.command == "why":
+        return why.run(args)
+    if args.command == "timeline":
+        return timeline.run(args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",

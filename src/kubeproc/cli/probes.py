@@ -105,17 +105,16 @@ def status_error(code: int, body: bytes) -> str:
     return f"Error from server: the server responded with the status code {code}: {text}"
 
 
-def fetch(target: Target, namespace: str, pod: str, container: str) -> dict[str, Any]:
-    quote = urllib.parse.quote
-    path = f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(pod)}/probehistory"
-    if container:
-        path += "?" + urllib.parse.urlencode({"container": container})
+def get_json(target: Target, path: str, query: dict[str, str] | None = None) -> dict[str, Any]:
+    """One GET of the API with the kubeconfig's credentials; failures in kubectl's words."""
+    url = target.server.rstrip("/") + path
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    if not url.startswith(("https://", "http://")):
+        raise CliError(f"error: the server {target.server!r} is not an http(s) URL")
     ctx = ssl.create_default_context()
     if target.ca_pem is not None:
         ctx = ssl.create_default_context(cadata=target.ca_pem.decode())
-    url = target.server.rstrip("/") + path
-    if not url.startswith(("https://", "http://")):
-        raise CliError(f"error: the server {target.server!r} is not an http(s) URL")
     request = urllib.request.Request(url)  # noqa: S310 - scheme checked just above
     request.add_header("Accept", "application/json")
     if target.token:
@@ -137,6 +136,13 @@ def fetch(target: Target, namespace: str, pod: str, container: str) -> dict[str,
         raise CliError(f"Unable to connect to the server: {reason}") from None
     except ValueError as err:
         raise CliError(f"error: the server sent an answer that is not JSON: {err}") from None
+
+
+def fetch(target: Target, namespace: str, pod: str, container: str) -> dict[str, Any]:
+    """The pod's probe history (of one container, when named)."""
+    quote = urllib.parse.quote
+    path = f"/api/v1/namespaces/{quote(namespace)}/pods/{quote(pod)}/probehistory"
+    return get_json(target, path, {"container": container} if container else None)
 
 
 def latency(seconds: float) -> str:

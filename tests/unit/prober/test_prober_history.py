@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tracemalloc
 
 import pytest
@@ -10,6 +11,7 @@ from prober_harness import UID, container, harness, make_pod, probe, running
 from kubeproc.kubelet.metricsregistry import prober_families
 from kubeproc.kubelet.prober import HandlerResult, Outcome, ProbeType, Result
 from kubeproc.kubelet.prober.history import (
+    OUTPUT_BUDGET,
     AttemptResult,
     ProbeHistory,
     ProbeSeries,
@@ -139,3 +141,30 @@ async def test_worker_feeds_history_and_removing_the_pod_drops_it() -> None:
         assert len([e for e in h.events if e.reason == "Unhealthy"]) == s.totals[1]
         h.manager.remove_pod(UID)
         assert h.manager.history.for_pod("default", "web") == []
+
+
+def test_outputs_share_a_byte_budget_the_oldest_lose_their_text_first() -> None:
+    """Every answer different: the newest texts stay whole, the oldest go blank, times stay."""
+    s = series(capacity=100)
+    for i in range(250):
+        text = f"{i:03d}" + "x" * 253  # 256 bytes, a new string each time
+        s.record(float(i), 0.001, Result.FAILURE, Outcome(HandlerResult.FAILURE, text, 1))
+        kept = [a.output for a in s.attempts() if a.output]
+        assert sum(sys.getsizeof(t) for t in kept) <= OUTPUT_BUDGET
+    held = s.attempts()
+    assert [a.start for a in held] == [float(i) for i in range(150, 250)]
+    kept = [a for a in held if a.output]
+    assert 20 <= len(kept) < 100
+    assert kept == held[-len(kept) :]  # only the oldest were blanked
+    assert kept[-1].output.startswith("249")
+    assert s.totals[AttemptResult.FAILURE] == 250
+
+
+def test_a_flapping_probe_keeps_every_text_it_repeats() -> None:
+    """Two alternating texts are stored once each: nothing is blanked."""
+    s = series(capacity=100)
+    texts = ["a" * 200, "b" * 200]
+    for i in range(300):
+        text = "".join(texts[i % 2])  # equal text, a new string object each time
+        s.record(float(i), 0.001, Result.FAILURE, Outcome(HandlerResult.FAILURE, text, 1))
+    assert all(a.output in texts for a in s.attempts())

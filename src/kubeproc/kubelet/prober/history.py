@@ -10,13 +10,17 @@ compared attempt for attempt. The manager drops a pod's series when it removes t
 Shaped for memory, since every probed container on the node keeps one: the ring is five
 parallel ``array``s and a list (about 25 bytes an attempt besides the output text), and
 an output equal to one of the two before it is stored once (a flapping probe alternates
-between two texts). Totals are kept apart from the ring, so they count every attempt
-while the ring only holds the last ones.
+between two texts). The output texts of one series share a budget of
+``OUTPUT_BUDGET`` bytes: past it, the oldest attempts lose their text (keeping their time,
+result and code), so a probe whose every answer differs costs no more than one that
+repeats itself (bench/probehistory.py). Totals are kept apart from the ring, so they count
+every attempt while the ring only holds the last ones.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +32,8 @@ from kubeproc.util.prometheus import DEFAULT_BUCKETS, Histogram
 
 DEFAULT_CAPACITY = 100
 OUTPUT_BYTES = 256
+OUTPUT_BUDGET = 8192
+"""Bytes of output text one series keeps (measured as the strings' own size in memory)."""
 NO_CODE = -(2**31)
 
 
@@ -83,9 +89,12 @@ class ProbeSeries:
         "_codes",
         "_durations",
         "_next",
+        "_output_bytes",
         "_outputs",
         "_results",
+        "_sizes",
         "_starts",
+        "_trimmed",
         "capacity",
         "container",
         "durations",
@@ -121,6 +130,9 @@ class ProbeSeries:
         self._results = array("b")
         self._codes = array("i")
         self._outputs: list[str] = []
+        self._sizes = array("H")  # each slot's share of the budget (0: blank or shared)
+        self._output_bytes = 0
+        self._trimmed = 0  # the oldest slots known to hold no text of their own
         self._next = 0
         self.totals = [0, 0, 0]
         """Attempts ever recorded, indexed by ``AttemptResult``."""
@@ -134,7 +146,9 @@ class ProbeSeries:
         self.totals[result] += 1
         if result is not AttemptResult.FAILURE:
             self.durations.observe(duration)
-        output = self._shared(clip(outcome.output))
+        text = clip(outcome.output)
+        output = self._shared(text)
+        size = 0 if output is not text or not output else min(sys.getsizeof(output), 65535)
         code = NO_CODE if outcome.code is None else outcome.code
         if len(self._starts) < self.capacity:
             self._starts.append(start)
@@ -142,6 +156,7 @@ class ProbeSeries:
             self._results.append(result)
             self._codes.append(code)
             self._outputs.append(output)
+            self._sizes.append(size)
         else:
             i = self._next
             self._starts[i] = start
@@ -149,7 +164,25 @@ class ProbeSeries:
             self._results[i] = result
             self._codes[i] = code
             self._outputs[i] = output
+            self._output_bytes -= self._sizes[i]
+            self._sizes[i] = size
+            self._trimmed = max(self._trimmed - 1, 0)  # the oldest slot became the newest
+        self._output_bytes += size
         self._next = (self._next + 1) % self.capacity
+        if self._output_bytes > OUTPUT_BUDGET:
+            self._trim()
+
+    def _trim(self) -> None:
+        """Blank the oldest outputs until the series is within its budget (not the newest)."""
+        n = len(self._starts)
+        first = self._next % n if n == self.capacity else 0
+        while self._output_bytes > OUTPUT_BUDGET and self._trimmed < n - 1:
+            i = (first + self._trimmed) % n
+            if self._sizes[i]:
+                self._output_bytes -= self._sizes[i]
+                self._sizes[i] = 0
+                self._outputs[i] = ""
+            self._trimmed += 1
 
     def _shared(self, output: str) -> str:
         """The stored copy of an output seen in one of the last two attempts, if any."""
