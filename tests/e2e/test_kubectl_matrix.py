@@ -465,10 +465,12 @@ def test_create_generators(kubectl: Kubectl, ns: str) -> None:
 def test_api_resources_and_versions(kubectl: Kubectl) -> None:
     """api-resources lists short names and kinds; api-versions lists every group-version."""
     res = kubectl.ok("api-resources").out
-    rows = {line.split()[0]: line.split() for line in res.splitlines()[1:]}
-    assert rows["pods"][1:] == ["po", "v1", "true", "Pod"]
-    assert rows["deployments"][1:] == ["deploy", "apps/v1", "true", "Deployment"]
-    assert rows["namespaces"][1:] == ["ns", "v1", "false", "Namespace"]
+    # By (name, kind): metrics.k8s.io lists its own "pods" and "nodes", as metrics-server's do.
+    rows = {(line.split()[0], line.split()[-1]): line.split() for line in res.splitlines()[1:]}
+    assert rows["pods", "Pod"][1:] == ["po", "v1", "true", "Pod"]
+    assert rows["pods", "PodMetrics"][1:] == ["metrics.k8s.io/v1beta1", "true", "PodMetrics"]
+    assert rows["deployments", "Deployment"][1:] == ["deploy", "apps/v1", "true", "Deployment"]
+    assert rows["namespaces", "Namespace"][1:] == ["ns", "v1", "false", "Namespace"]
     versions = kubectl.ok("api-versions").out.split()
     for gv in (
         "v1",

@@ -115,10 +115,16 @@ def process_running(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] not in {"Z", "X"}
 
 
+COMPUTED_GROUPS = {"metrics.k8s.io"}
+"""Served but not stored (figures sampled on demand, as metrics-server's): nothing persists."""
+
+
 def listable(node: Node) -> list[tuple[str, str, str]]:
     """(group, version, plural) of every listable resource, from discovery."""
     versions = [("", "v1")]
     for group in node.http("GET", "/apis").json()["groups"]:
+        if group["name"] in COMPUTED_GROUPS:
+            continue
         versions += [(group["name"], v["version"]) for v in group["versions"]]
     found = []
     for group, version in versions:
