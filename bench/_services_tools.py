@@ -53,57 +53,48 @@ def _which(tool: str) -> str | None:
     return shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
 
 
+def _nginx(run: str, listen: str, server: str) -> str:
+    """One nginx worker in the foreground, its pid and temp files under ``run``."""
+    temps = "".join(
+        f"    {kind}_temp_path {run}/{folder};\n"
+        for kind, folder in (
+            ("client_body", "body"),
+            ("proxy", "proxy"),
+            ("fastcgi", "fastcgi"),
+            ("uwsgi", "uwsgi"),
+            ("scgi", "scgi"),
+        )
+    )
+    return (
+        f"worker_processes 1;\ndaemon off;\npid {run}/nginx.pid;\n"
+        "events { worker_connections 4096; }\n"
+        "http {\n    access_log off;\n    keepalive_requests 1000000;\n"
+        f"{temps}{server}"
+        f"    server {{\n        listen {listen} backlog=4096;\n"
+    )
+
+
+_OK = '        location / {{ default_type text/plain; return 200 "ok\\n"; }}\n    }}\n}}\n'
+
+
 def nginx_conf(out: Path) -> str:
     """nginx for a pod: one worker, a 3-byte answer on / and a flippable /ready on :8080."""
-    run = "/tmp/nginx"  # the container's own private /tmp
-    return f"""user root;
-worker_processes 1;
-daemon off;
-pid {run}/nginx.pid;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path {run}/body;
-    proxy_temp_path {run}/proxy;
-    fastcgi_temp_path {run}/fastcgi;
-    uwsgi_temp_path {run}/uwsgi;
-    scgi_temp_path {run}/scgi;
-    log_format probe '$msec $status $remote_addr';
-    server {{
-        listen 8080 backlog=4096;
-        root {out};
-        location = /ready {{
-            access_log {out}/$hostname.ready.log probe;
-            if (-f {out}/$hostname.unready) {{ return 500 "unready\\n"; }}
-            return 200 "ready\\n";
-        }}
-        location / {{ default_type text/plain; return 200 "ok\\n"; }}
-    }}
-}}
-"""
+    log_format = "    log_format probe '$msec $status $remote_addr';\n"
+    ready = (
+        f"        root {out};\n"
+        "        location = /ready {\n"
+        f"            access_log {out}/$hostname.ready.log probe;\n"
+        f'            if (-f {out}/$hostname.unready) {{ return 500 "unready\\n"; }}\n'
+        '            return 200 "ready\\n";\n'
+        "        }\n"
+    )
+    # The container's own private /tmp; root, to read the bench's files.
+    return "user root;\n" + _nginx("/tmp/nginx", "8080", log_format) + ready + _OK.format()
 
 
 def host_nginx_conf(run: Path, port: int) -> str:
     """The pods' nginx on the host's loopback: the machine's own ceiling, for reference."""
-    return f"""worker_processes 1;
-daemon off;
-pid {run}/nginx.pid;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path {run}/body;
-    proxy_temp_path {run}/proxy;
-    fastcgi_temp_path {run}/fastcgi;
-    uwsgi_temp_path {run}/uwsgi;
-    scgi_temp_path {run}/scgi;
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        location / {{ default_type text/plain; return 200 "ok\\n"; }}
-    }}
-}}
-"""
+    return _nginx(str(run), f"127.0.0.1:{port}", "") + _OK.format()
 
 
 @contextlib.contextmanager

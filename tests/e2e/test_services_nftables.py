@@ -25,26 +25,12 @@ import pytest
 import yaml
 
 from tests.e2e.harness import Kubectl, Node, wait_for
+from tests.e2e.service_support import READY_FILE, hostname_server
 from tests.e2e.test_kubelet_support import kubectl_for, require_oci, unique
 
 pytestmark = pytest.mark.e2e
 
-SERVER = """
-import http.server, os, socket
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = socket.gethostname().encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-open("/tmp/ready", "w").close()
-http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
-"""
-READY_FILE = {"exec": {"command": ["cat", "/tmp/ready"]}, "periodSeconds": 1}
+SERVER = hostname_server(crashable=False)
 SETTLE = 0.5
 """Bound for a change to reach the rules: typically milliseconds, with room for a busy box."""
 NEVER_READY = {"exec": {"command": ["cat", "/tmp/never"]}, "periodSeconds": 1}

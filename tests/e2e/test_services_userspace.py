@@ -25,32 +25,12 @@ import pytest
 import yaml
 
 from tests.e2e.harness import Kubectl, Node, wait_for
+from tests.e2e.service_support import READY_FILE, hostname_server
 from tests.e2e.test_kubelet_support import kubectl_for, require_oci, unique
 
 pytestmark = pytest.mark.e2e
 
-SERVER = """
-import http.server, os, socket, time
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = socket.gethostname().encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
-        if self.path == "/crash":
-            os._exit(3)
-    def log_message(self, *args):
-        pass
-open("/tmp/ready", "w").close()
-if os.path.exists("/state/started"):  # restarted in the same pod: listen only in 2 s
-    time.sleep(2)
-open("/state/started", "w").close()
-http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
-"""
-READY_FILE = {"exec": {"command": ["cat", "/tmp/ready"]}, "periodSeconds": 1}
+SERVER = hostname_server(crashable=True)
 PODS = ("web-a", "web-b", "web-c")
 
 

@@ -16,17 +16,14 @@ both routes answer as if no pod had probes.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from aiohttp import web
 
 from kubeproc.kubelet.metricsregistry import prober_families
-from kubeproc.kubelet.prober.history import (
-    AttemptResult,
-    ProbeHistory,
-    ProbeSeries,
-    rfc3339_micro,
-)
+from kubeproc.kubelet.prober.history import AttemptResult, ProbeHistory, ProbeSeries
+from kubeproc.util.clock import rfc3339_micro
 from kubeproc.util.prometheus import CONTENT_TYPE, render
 
 
@@ -41,7 +38,7 @@ def encode_series(series: ProbeSeries) -> dict[str, Any]:
         "totals": {r.word: series.totals[r] for r in AttemptResult},
         "attempts": [
             {
-                "start": rfc3339_micro(a.start),
+                "start": rfc3339_micro(dt.datetime.fromtimestamp(a.start, dt.UTC)),
                 "durationSeconds": round(a.duration, 6),
                 "result": a.result.word,
                 **({"code": a.code} if a.code is not None else {}),

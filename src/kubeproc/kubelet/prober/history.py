@@ -19,7 +19,6 @@ every attempt while the ring only holds the last ones.
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from array import array
 from collections.abc import Iterator
@@ -265,9 +264,3 @@ class ProbeHistory:
             for s in self.all()
             if s.namespace == namespace and s.pod == pod and (not uid or s.uid == uid)
         ]
-
-
-def rfc3339_micro(epoch: float) -> str:
-    """``2026-11-21T19:00:00.123456Z``: an attempt's start as served."""
-    stamp = dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
