@@ -83,7 +83,9 @@ READINESS = {
 PRE_STOP = {"preStop": {"sleep": {"seconds": 1}}}
 DEPLOYMENTS = ("roll", "unready", "scale", "freeze")
 REPLICAS = 3
-REQUEST_TIMEOUT = 1.0
+REQUEST_TIMEOUT = 3.0
+"""Long enough that a healthy pod's python server never misses it on a machine busy with
+the whole suite (1 s did, once, in CI); a frozen pod's connections still time out."""
 SETTLE = 0.5
 """Time after a change reached the rules during which we still let the load run."""
 EPS_ALLOWANCE = PROBE_TIMEOUT + 1.0
@@ -446,5 +448,6 @@ def test_frozen_pod_fails_requests_only_until_its_probe_decides(
     )
     assert failures, "the frozen pod got no request before it left the rules"
     assert eps < EPS_ALLOWANCE and eps_rules < EPS_ALLOWANCE, (eps, eps_rules)
-    assert all(r.start <= gone for r in failures), "a failure started after the rule was gone"
+    late = [f"{r.start - gone:+.3f} s {r.error}" for r in failures if r.start > gone]
+    assert not late, f"failures started after the rule was gone: {late}"
     assert load.records[-1].start > last + 2.0
