@@ -178,6 +178,17 @@ def table_name(node: Node) -> str:
     raise AssertionError("the node runs no nftables proxy")
 
 
+def bridge_address(node: Node) -> tuple[str, str]:
+    """The node bridge's MAC and how it was assigned (``3``: set, not taken from a port)."""
+    for line in (node.data_dir / "kubeproc.log").read_text().splitlines():
+        if "service routes installed" in line:
+            sysfs = Path("/sys/class/net") / line.split(" dev=")[1].split()[0]
+            return (sysfs / "address").read_text().strip(), (
+                sysfs / "addr_assign_type"
+            ).read_text().strip()
+    raise AssertionError("the node installed no service routes")
+
+
 _DNAT = re.compile(r"dnat to (\d+\.\d+\.\d+\.\d+):8080")
 
 
@@ -360,6 +371,7 @@ def test_failing_readiness_takes_the_pod_out_without_failures(
 def test_scale_down_and_up_serves_every_request(kubectl: Kubectl, node: Node, ns: str) -> None:
     """``kubectl scale`` 3 -> 1 -> 3 under load: zero failed requests; the new pods serve."""
     ready_behind_service(kubectl, node, ns, "scale", REPLICAS)
+    mac_before = bridge_address(node)
     ip = cluster_ip(kubectl, ns, "scale")
     with Load(ip) as load:
         started = time.monotonic()
@@ -386,6 +398,9 @@ def test_scale_down_and_up_serves_every_request(kubectl: Kubectl, node: Node, ns
     )
     assert not load.failures, load.failures[:10]
     assert set(after) == set(pods), after
+    # Pods leaving must not change the gateway's MAC under the pods that stay (their ARP
+    # caches would send replies nowhere: one CI run timed out every request to such a pod).
+    assert bridge_address(node) == mac_before and mac_before[1] == "3", mac_before
 
 
 def probe_log(kubectl: Kubectl, ns: str, pod: str) -> list[tuple[int, float]]:

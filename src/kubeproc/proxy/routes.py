@@ -13,7 +13,8 @@ route, so a packet to a stale or unallocated service address stays on this machi
   can bind any VIP.
 
 With the oci runtime the bridge may not exist yet (the CNI bridge plugin makes it for the
-first pod, and accepts one that exists): it is created here, up, with the gateway address
+first pod, and accepts one that exists): it is created here, with a MAC of its own that
+ports coming and going do not change, up, with the gateway address
 (which routes the pod CIDR) and the proxy source as a /32 (kept out of IPAM by the CNI
 config's ``rangeEnd``). ``remove`` undoes what ``install`` added; the bridge itself and the
 gateway belong to the runtime, which deletes them on ``kubeproc down``.
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 SYSCTL_CONF = Path("/proc/sys/net/ipv4/conf")
 IP_TIMEOUT = 10.0
+ADDR_SET = "3"
+"""``addr_assign_type`` of an interface whose MAC was set explicitly (``NET_ADDR_SET``)."""
 
 
 async def ip(*args: str, tolerate: tuple[str, ...] = ()) -> None:
@@ -103,10 +106,28 @@ class HostRoutes:
     async def _ensure_bridge(self) -> None:
         bridge = self.ctx.bridge
         await ip("link", "add", "name", bridge, "type", "bridge", tolerate=("File exists",))
+        await self._pin_bridge_address()
         await ip("link", "set", bridge, "up")
         prefix = ipaddress.ip_network(self.ctx.pod_cidr).prefixlen
         await ip("addr", "replace", f"{self.ctx.gateway}/{prefix}", "dev", bridge)
         await ip("addr", "replace", f"{self.ctx.proxy_source}/32", "dev", bridge)
+
+    async def _pin_bridge_address(self) -> None:
+        """Give the bridge its own MAC for good, as the CNI bridge plugin does for one it makes.
+
+        A bridge whose address the kernel chose takes the lowest MAC among its ports and
+        changes it as pods come and go; pods keep the old one for the gateway and the proxy
+        source in their ARP caches, and their replies go nowhere until those expire (a
+        scale-down then up under load timed out every request to the pod that stayed).
+        """
+        sysfs = Path("/sys/class/net") / self.ctx.bridge
+        try:
+            if (sysfs / "addr_assign_type").read_text().strip() == ADDR_SET:
+                return
+            mac = (sysfs / "address").read_text().strip()
+        except OSError as err:
+            raise ProxyError(f"cannot read the address of {self.ctx.bridge}: {err}") from err
+        await ip("link", "set", "dev", self.ctx.bridge, "address", mac)
 
     def _enable_forwarding(self) -> None:
         try:
