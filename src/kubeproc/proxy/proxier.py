@@ -18,8 +18,8 @@ from kubeproc.client import ApiClient, Informer
 from kubeproc.proxy.backend import ProxyBackend, ProxyError
 from kubeproc.proxy.changetracker import ChangeTracker
 from kubeproc.proxy.model import ServicePortMap, service_ports
-from kubeproc.proxy.syncrunner import BoundedFrequencyRunner
 from kubeproc.util.clock import Clock
+from kubeproc.util.syncrunner import BoundedFrequencyRunner
 
 log = logging.getLogger(__name__)
 

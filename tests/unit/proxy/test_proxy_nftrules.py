@@ -12,9 +12,7 @@ import shutil
 
 import pytest
 
-from kubeproc.proxy.backend import ProxyError
 from kubeproc.proxy.model import Endpoint, ServicePort, ServicePortMap, ServicePortName
-from kubeproc.proxy.nftapply import run_nft
 from kubeproc.proxy.nftrules import (
     NftConfig,
     delete_script,
@@ -22,6 +20,7 @@ from kubeproc.proxy.nftrules import (
     render,
     update_script,
 )
+from kubeproc.util.nft import NftError, run_nft
 
 CONFIG = NftConfig(
     table="kubeproc-test01",
@@ -202,9 +201,9 @@ def test_kernel_accepts_full_and_update_scripts() -> None:
 
 
 @needs_nft
-def test_nft_errors_become_one_line_proxy_errors() -> None:
-    """A script nft refuses raises ProxyError with nft's message on one line."""
-    with pytest.raises(ProxyError) as info:
+def test_nft_errors_become_one_line_errors() -> None:
+    """A script nft refuses raises NftError with nft's message on one line."""
+    with pytest.raises(NftError) as info:
         asyncio.run(run_nft("table ip kubeproc-test01 { chain c { bogus } }\n", check=True))
     assert "nft failed" in str(info.value)
     assert "\n" not in str(info.value)

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from kubeproc.proxy.syncrunner import BoundedFrequencyRunner
 from kubeproc.util.clock import FakeClock
+from kubeproc.util.syncrunner import BoundedFrequencyRunner
 
 
 class Sync:

@@ -1,0 +1,1 @@
+"""NetworkPolicy enforcement: policies, pods and namespaces in, nftables rules out."""
