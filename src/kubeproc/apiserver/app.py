@@ -14,13 +14,13 @@ import asyncio
 import hmac
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
 from kubeproc.api import openapi
-from kubeproc.api.errors import InternalError, StatusError, Unauthorized
+from kubeproc.api.errors import GroupResource, InternalError, StatusError, Unauthorized
 from kubeproc.api.resources import Registry
 from kubeproc.apiserver import discovery, media
 from kubeproc.apiserver.bodies import MAX_BODY_BYTES, too_large
@@ -200,9 +200,12 @@ def build_app(
     token: str,
     kubelet_token: str = "",
     ready: Callable[[], bool] = lambda: True,
+    write_warnings: Mapping[GroupResource, str] | None = None,
 ) -> web.Application:
     """The aiohttp application serving the Kubernetes API."""
-    resources = ResourceHandler(objects, registry, clock, kubelet_token=kubelet_token)
+    resources = ResourceHandler(
+        objects, registry, clock, kubelet_token=kubelet_token, write_warnings=write_warnings
+    )
     routes = _Routes(registry, resources, token, ready)
     prometheus = RequestMetrics(objects, registry, clock, kubelet_token=kubelet_token)
     app = web.Application(

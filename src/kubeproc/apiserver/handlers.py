@@ -11,8 +11,11 @@ app's middleware renders it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiohttp import web
 
+from kubeproc.api.errors import GroupResource
 from kubeproc.api.resources import Registry
 from kubeproc.apiserver.bodies import MAX_BODY_BYTES
 from kubeproc.apiserver.objects import ObjectStore
@@ -30,13 +33,19 @@ class ResourceHandler:
     """Serves every resource path; one instance per API server."""
 
     def __init__(
-        self, objects: ObjectStore, registry: Registry, clock: Clock, *, kubelet_token: str = ""
+        self,
+        objects: ObjectStore,
+        registry: Registry,
+        clock: Clock,
+        *,
+        kubelet_token: str = "",
+        write_warnings: Mapping[GroupResource, str] | None = None,
     ) -> None:
         self.objects = objects
         self.registry = registry
         self.clock = clock
         self._reads = ReadHandler(objects, clock)
-        self._writes = WriteHandler(objects, registry, clock)
+        self._writes = WriteHandler(objects, registry, clock, warnings=write_warnings)
         self._subresources = SubresourceHandler(
             objects, self._writes, PodProxy(objects, registry, kubelet_token=kubelet_token)
         )

@@ -10,13 +10,14 @@ Updates and patches serve the main resource and the status and finalize subresou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
 from kubeproc.api import openapi
-from kubeproc.api.errors import InternalError, NotFound, StatusError
+from kubeproc.api.errors import GroupResource, InternalError, NotFound, StatusError
 from kubeproc.api.resources import Registry, ResourceType
 from kubeproc.apiserver import bodies, fieldvalidation, media, responses
 from kubeproc.apiserver.namespaces import check_body_namespace
@@ -30,10 +31,20 @@ from kubeproc.util.clock import Clock
 class WriteHandler:
     """Serves the write verbs for every resource path and the status-like subresources."""
 
-    def __init__(self, objects: ObjectStore, registry: Registry, clock: Clock) -> None:
+    def __init__(
+        self,
+        objects: ObjectStore,
+        registry: Registry,
+        clock: Clock,
+        *,
+        warnings: Mapping[GroupResource, str] | None = None,
+    ) -> None:
         self.objects = objects
         self.registry = registry
         self.clock = clock
+        self.warnings = dict(warnings or {})
+        """A ``Warning`` text for every write of a resource, e.g. a NetworkPolicy on a node
+        that cannot enforce it (the text a webhook would send; kubectl prints it)."""
 
     def _respond(
         self,
@@ -43,6 +54,11 @@ class WriteHandler:
         status: int = 200,
         headers: dict[str, str] | None = None,
     ) -> web.Response:
+        extra = self.warnings.get(rt.group_resource)
+        if extra is not None:
+            text = f"299 - {json.dumps(extra)}"
+            old = (headers or {}).get("Warning")
+            headers = {**(headers or {}), "Warning": f"{old}, {text}" if old else text}
         return responses.object_response(
             request, rt, obj, now=self.clock.now(), status=status, headers=headers
         )

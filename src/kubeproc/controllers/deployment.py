@@ -24,7 +24,7 @@ from kubeproc.api import errors
 from kubeproc.api.resources import Registry
 from kubeproc.api.selectors import LabelSelector
 from kubeproc.client import ApiClient, Informer
-from kubeproc.controllers.controllerevents import ControllerEvents
+from kubeproc.client.events import ControllerEvents
 from kubeproc.controllers.deploymentsync import DeploymentSync
 from kubeproc.controllers.deploymentwrites import Kinds
 from kubeproc.controllers.podcontrol import claim_pods, controller_of

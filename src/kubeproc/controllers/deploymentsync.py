@@ -22,10 +22,10 @@ from typing import Any
 
 from kubeproc.api import errors
 from kubeproc.client import ApiClient
+from kubeproc.client.events import NORMAL, WARNING, ControllerEvents
 from kubeproc.controllers import deploymentrevision as revisions
 from kubeproc.controllers import deploymentrollout as rollout
 from kubeproc.controllers import deploymentstatus as dstatus
-from kubeproc.controllers.controllerevents import NORMAL, WARNING, ControllerEvents
 from kubeproc.controllers.deploymentwrites import DeploymentWrites, Kinds, scaled_message
 from kubeproc.controllers.podcontrol import controller_of, controller_ref
 from kubeproc.controllers.podranking import Pod

@@ -26,9 +26,9 @@ from typing import Any
 from kubeproc.api import errors
 from kubeproc.api.resources import ResourceType
 from kubeproc.client import ApiClient, object_key
+from kubeproc.client.events import NORMAL, ControllerEvents
 from kubeproc.controllers import deploymentrevision as revisions
 from kubeproc.controllers import deploymentrollout as rollout
-from kubeproc.controllers.controllerevents import NORMAL, ControllerEvents
 from kubeproc.util.clock import Clock
 
 log = logging.getLogger(__name__)

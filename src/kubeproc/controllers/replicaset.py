@@ -26,7 +26,7 @@ from kubeproc.api import errors
 from kubeproc.api.resources import Registry, ResourceType
 from kubeproc.api.selectors import LabelSelector
 from kubeproc.client import ApiClient, Informer, object_key
-from kubeproc.controllers.controllerevents import NORMAL, WARNING, ControllerEvents
+from kubeproc.client.events import NORMAL, WARNING, ControllerEvents
 from kubeproc.controllers.expectations import Expectations
 from kubeproc.controllers.podcontrol import (
     SLOW_START_INITIAL_BATCH,

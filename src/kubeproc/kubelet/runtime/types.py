@@ -83,6 +83,7 @@ class SandboxConfig:
     """Directory holding the pod's container logs: ``<log_dir>/<container>/<attempt>.log``."""
     dns_servers: tuple[str, ...] = ()
     dns_searches: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
 
 

@@ -2,8 +2,8 @@
 
 Written once per sandbox, after CNI has handed out the pod IP, and bind-mounted into each
 container. ``hosts`` is the kubelet's managed hosts file; ``resolv.conf`` lists the
-sandbox's DNS servers and search domains (``options ndots:5`` with cluster search
-domains, as the kubelet writes for ClusterFirst), or is the host's when none are given.
+sandbox's DNS servers, search domains and options (the kubelet decides them: cluster
+DNS with ``ndots:5`` for ClusterFirst), or is the host's when none are given.
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ def hosts(ip: str, hostname: str) -> str:
     return f"{HOSTS_HEADER}{ip}\t{hostname}\n"
 
 
-def resolv_conf(servers: tuple[str, ...], searches: tuple[str, ...], host_resolv: str) -> str:
-    if not servers and not searches:
+def resolv_conf(
+    servers: tuple[str, ...], searches: tuple[str, ...], options: tuple[str, ...], host_resolv: str
+) -> str:
+    """The pod's resolv.conf; the host's own file when the pod sets nothing."""
+    if not servers and not searches and not options:
         return host_resolv
     if not servers:
         servers = tuple(
@@ -40,7 +43,9 @@ def resolv_conf(servers: tuple[str, ...], searches: tuple[str, ...], host_resolv
         )
     lines = [f"nameserver {s}" for s in servers]
     if searches:
-        lines += [f"search {' '.join(searches)}", "options ndots:5"]
+        lines.append(f"search {' '.join(searches)}")
+    if options:
+        lines.append(f"options {' '.join(options)}")
     return "\n".join(lines) + "\n"
 
 
@@ -53,7 +58,9 @@ def write(directory: Path, record: SandboxRecord) -> dict[str, str]:
     contents = {
         "hostname": record.hostname + "\n",
         "hosts": hosts(record.ip, record.hostname),
-        "resolv.conf": resolv_conf(record.dns_servers, record.dns_searches, host_resolv),
+        "resolv.conf": resolv_conf(
+            record.dns_servers, record.dns_searches, record.dns_options, host_resolv
+        ),
     }
     for name, text in contents.items():
         (directory / name).write_text(text)

@@ -198,6 +198,7 @@ class OciRuntime:
             created_at=time.time(),
             dns_servers=tuple(config.dns_servers),
             dns_searches=tuple(config.dns_searches),
+            dns_options=tuple(config.dns_options),
             labels=labels,
         )
         async with self._lock(sandbox_id):

@@ -50,6 +50,7 @@ class SandboxRecord:
     ready: bool = False
     dns_servers: tuple[str, ...] = ()
     dns_searches: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
 
     def status(self, netns_dir: Path, *, netns_exists: bool = True) -> SandboxStatus:

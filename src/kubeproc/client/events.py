@@ -1,4 +1,4 @@
-"""Events a controller records about the objects it manages (``kubectl describe`` shows them).
+"""Events a component records about the objects it manages (``kubectl describe`` shows them).
 
 A deliberately small recorder: one core/v1 Event per call, named ``<object>.<hex
 nanoseconds>`` as client-go names them, with the controller as source and reporting
