@@ -28,6 +28,7 @@ from kubeproc.apiserver.objects import ObjectStore
 from kubeproc.client import RestClient
 from kubeproc.cluster.datadir import NodeConfig, NodeError, data_dir_lock
 from kubeproc.cluster.pki import Credentials, ensure_credentials, kubeconfig
+from kubeproc.cluster.podnetwork import PodNetwork, pod_network
 from kubeproc.cluster.runtimes import (
     become_subreaper,
     choose_runtime,
@@ -112,6 +113,7 @@ async def _serve(
     if choice.warning:
         log.warning("%s", choice.warning)
     backend = service_proxy_backend(config, choice.runtime)
+    network = pod_network(config, choice.runtime)
     proxy = None
     if backend is not None:
         proxy = functools.partial(run_service_proxy, config, creds, clock, backend)
@@ -123,6 +125,7 @@ async def _serve(
         token=token,
         kubelet_token=kubelet_token,
         ready=lambda: kubelet is not None and kubelet.ready.is_set(),
+        write_warnings=network.write_warnings,
     )
     server = ApiServer(
         app,
@@ -161,6 +164,7 @@ async def _serve(
                         backoff_initial=config.backoff_initial,
                         backoff_max=config.backoff_max,
                         backoff_reset=config.backoff_reset,
+                        cluster_dns=network.cluster_dns,
                     ),
                     on_ready=node_status.set_runtime_ready,
                 )
@@ -175,6 +179,7 @@ async def _serve(
                         node_status=node_status,
                         kubelet=kubelet,
                         proxy=proxy,
+                        network=network,
                         on_ready=on_ready,
                     )
                 finally:
@@ -223,6 +228,7 @@ async def _run_components(
     node_status: NodeStatus,
     kubelet: Kubelet,
     proxy: Callable[[], Awaitable[None]] | None,
+    network: PodNetwork,
     on_ready: Callable[[], None] | None,
 ) -> None:
     components: dict[str, Callable[[], Awaitable[None]]] = {
@@ -254,6 +260,7 @@ async def _run_components(
     }
     if proxy is not None:
         components["service-proxy"] = proxy
+    components.update(network.components(client, clock))
     async with asyncio.TaskGroup() as component_group:
         for name, run in components.items():
             component_group.create_task(supervise(name, run, clock), name=name)

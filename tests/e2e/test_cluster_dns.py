@@ -1,0 +1,199 @@
+"""Cluster DNS from inside pods, with the real kubectl: names Kubernetes users rely on.
+
+One real node (oci runtime) for the module, two namespaces. In ``server``: two pods
+answering their hostname on 8080, a ClusterIP Service ``web`` (80 -> 8080, port name
+``http``) and a headless Service ``web-headless`` over the same pods, one of which has
+``hostname: web-0`` and ``subdomain: web-headless``. A client pod in each namespace.
+Everything is read from inside the client pods with ``kubectl exec``: their resolv.conf,
+``getent`` (the C library's resolver, through the search path and ``ndots:5``), and curl
+connecting by name.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.harness import Kubectl, Node, wait_for
+from tests.e2e.service_support import hostname_server
+from tests.e2e.test_kubelet_support import kubectl_for, namespace, require_oci, wait_running
+
+pytestmark = pytest.mark.e2e
+
+DOMAIN = "cluster.local"
+
+
+@pytest.fixture(scope="module")
+def kubectl(node: Node, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    return kubectl_for(node, tmp_path_factory.mktemp("kubectl-home"))
+
+
+def server_pod(name: str, **spec: Any) -> dict[str, Any]:
+    app = {
+        "name": "app",
+        "image": "python:3",
+        "command": ["python3", "-c", hostname_server()],
+        "ports": [{"name": "http", "containerPort": 8080}],
+        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "web"}},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [app], **spec},
+    }
+
+
+def service(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"app": "web"},
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
+            **spec,
+        },
+    }
+
+
+def client_pod() -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "client"},
+            "spec": {
+                "terminationGracePeriodSeconds": 1,
+                "containers": [{"name": "app", "image": "busybox", "command": ["sleep", "3600"]}],
+            },
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster(kubectl: Kubectl, node: Node) -> Iterator[tuple[str, str]]:
+    """(server namespace, other namespace), both with a running client pod."""
+    require_oci(node)
+    with namespace(kubectl, "dns-srv") as srv, namespace(kubectl, "dns-cli") as cli:
+        objects = [
+            server_pod("web-0", hostname="web-0", subdomain="web-headless"),
+            server_pod("web-1"),
+            service("web"),
+            service("web-headless", clusterIP="None"),
+        ]
+        kubectl.ok("apply", "-n", srv, "-f", "-", stdin=yaml.safe_dump_all(objects))
+        for ns in (srv, cli):
+            kubectl.ok("apply", "-n", ns, "-f", "-", stdin=client_pod())
+        for ns, pod in ((srv, "web-0"), (srv, "web-1"), (srv, "client"), (cli, "client")):
+            wait_running(kubectl, ns, pod, timeout=60)
+        yield srv, cli
+
+
+def get_json(kubectl: Kubectl, *args: str) -> Any:
+    return json.loads(kubectl.ok("get", *args, "-o", "json").out)
+
+
+def in_pod(kubectl: Kubectl, ns: str, *argv: str) -> tuple[int, str]:
+    res = kubectl("exec", "client", "-n", ns, "--", *argv, timeout=30)
+    return res.rc, res.out
+
+
+def getent(kubectl: Kubectl, ns: str, name: str, db: str = "ahostsv4") -> set[str]:
+    """The addresses the pod's resolver gives for ``name`` (empty when it finds none)."""
+    rc, out = in_pod(kubectl, ns, "getent", db, name)
+    return {line.split()[0] for line in out.splitlines() if line.strip()} if rc == 0 else set()
+
+
+def ready_ips(kubectl: Kubectl, ns: str) -> set[str]:
+    pods = get_json(kubectl, "pods", "-n", ns, "-l", "app=web")["items"]
+    return {p["status"]["podIP"] for p in pods}
+
+
+def test_resolv_conf_names_the_cluster_dns_and_search_path(
+    kubectl: Kubectl, cluster: tuple[str, str]
+) -> None:
+    srv, _ = cluster
+    _, text = in_pod(kubectl, srv, "cat", "/etc/resolv.conf")
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    assert ["search", f"{srv}.svc.{DOMAIN}", f"svc.{DOMAIN}", DOMAIN] in lines, text
+    assert ["options", "ndots:5"] in lines, text
+    nameservers = [words[1] for words in lines if words[0] == "nameserver"]
+    assert len(nameservers) == 1, text
+    # The node's bridge gateway: the pod's default route goes through it.
+    _, routes = in_pod(kubectl, srv, "ip", "route")
+    assert f"default via {nameservers[0]}" in routes, routes
+
+
+def test_service_names_resolve_in_the_same_and_another_namespace(
+    kubectl: Kubectl, cluster: tuple[str, str]
+) -> None:
+    srv, cli = cluster
+    cluster_ip = get_json(kubectl, "service", "web", "-n", srv)["spec"]["clusterIP"]
+    # Short name in its own namespace, <svc>.<ns> from another, and the full name.
+    for ns, name in ((srv, "web"), (cli, f"web.{srv}"), (cli, f"web.{srv}.svc.{DOMAIN}")):
+        assert getent(kubectl, ns, name) == {cluster_ip}, (ns, name)
+    # The kubernetes Service, as every in-cluster client finds it.
+    api_ip = get_json(kubectl, "service", "kubernetes", "-n", "default")["spec"]["clusterIP"]
+    assert getent(kubectl, cli, "kubernetes.default") == {api_ip}
+    # A name that does not exist is not found (and not forwarded into the host's answer).
+    assert getent(kubectl, cli, f"nope.{srv}") == set()
+
+
+def test_headless_service_names_its_ready_pods(kubectl: Kubectl, cluster: tuple[str, str]) -> None:
+    srv, cli = cluster
+    ips = ready_ips(kubectl, srv)
+    wait_for(
+        lambda: getent(kubectl, cli, f"web-headless.{srv}") == ips,
+        timeout=20,
+        what="the headless Service's A records = the ready pods",
+    )
+    web0 = get_json(kubectl, "pod", "web-0", "-n", srv)["status"]["podIP"]
+    assert getent(kubectl, cli, f"web-0.web-headless.{srv}") == {web0}
+    # The pod's own dashed name in its namespace.
+    assert getent(kubectl, cli, f"{web0.replace('.', '-')}.{srv}.pod.{DOMAIN}") == {web0}
+
+
+def test_connections_by_service_name(kubectl: Kubectl, cluster: tuple[str, str]) -> None:
+    srv, cli = cluster
+    pods = {
+        p["metadata"]["name"]
+        for p in get_json(kubectl, "pods", "-n", srv, "-l", "app=web")["items"]
+    }
+    for ns, url in (
+        (srv, "http://web/"),
+        (cli, f"http://web.{srv}/"),
+        (cli, f"http://web-headless.{srv}:8080/"),
+    ):
+        rc, body = in_pod(kubectl, ns, "curl", "-sS", "-m", "5", url)
+        assert rc == 0 and body.strip() in pods, (ns, url, rc, body)
+
+
+def host_addresses(name: str) -> set[str]:
+    try:
+        return {info[4][0] for info in socket.getaddrinfo(name, None, socket.AF_INET)}
+    except OSError:
+        return set()
+
+
+def test_other_names_are_forwarded_to_the_host_resolvers(
+    kubectl: Kubectl, cluster: tuple[str, str]
+) -> None:
+    """A name outside the cluster resolves in the pod as it does on the host.
+
+    The host's resolvers decide; on a machine whose resolvers cannot answer this name,
+    the pod must not find it either (nothing is made up)."""
+    _, cli = cluster
+    name = "deb.debian.org"
+    on_host = host_addresses(name)
+    in_pod_addresses = getent(kubectl, cli, name)
+    if on_host:
+        # Relayed, not invented: the same upstream answers both, a moment apart.
+        assert on_host & in_pod_addresses, (on_host, in_pod_addresses)
+    else:
+        assert not in_pod_addresses, in_pod_addresses
