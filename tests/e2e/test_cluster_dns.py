@@ -197,3 +197,51 @@ def test_other_names_are_forwarded_to_the_host_resolvers(
         assert on_host & in_pod_addresses, (on_host, in_pod_addresses)
     else:
         assert not in_pod_addresses, in_pod_addresses
+
+
+SRV_QUERY = r"""
+import random, socket, struct, sys
+name, server = sys.argv[1], sys.argv[2]
+qid = random.randrange(65536)
+question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+packet = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question + struct.pack(">HH", 33, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(packet, (server, 53))
+data = s.recv(4096)
+rid, flags, qd, an = struct.unpack(">HHHH", data[:8])
+assert rid == qid, "wrong id"
+pos = 12 + len(question) + 4
+def skip_name(pos):
+    while data[pos] != 0:
+        if data[pos] >= 0xC0:
+            return pos + 2
+        pos += data[pos] + 1
+    return pos + 1
+print("rcode", flags & 0xF)
+for _ in range(an):
+    pos = skip_name(pos)
+    rtype, _, _, length = struct.unpack(">HHIH", data[pos:pos + 10])
+    pos += 10
+    if rtype == 33:
+        print("srv", *struct.unpack(">HHH", data[pos:pos + 6]))
+    pos += length
+"""
+
+
+def test_srv_records_for_named_ports(kubectl: Kubectl, cluster: tuple[str, str]) -> None:
+    """``_http._tcp.<svc>.<ns>.svc``: one SRV with the Service's port; per pod when headless."""
+    srv, cli = cluster
+    _, conf = in_pod(kubectl, cli, "cat", "/etc/resolv.conf")
+    server = next(line.split()[1] for line in conf.splitlines() if line.startswith("nameserver"))
+
+    def srv_records(service: str) -> tuple[str, list[list[str]]]:
+        name = f"_http._tcp.{service}.{srv}.svc.{DOMAIN}"
+        rc, out = in_pod(kubectl, cli, "python3", "-c", SRV_QUERY, name, server)
+        assert rc == 0, out
+        lines = [line.split() for line in out.splitlines()]
+        return lines[0][1], [words[1:] for words in lines[1:] if words[0] == "srv"]
+
+    assert srv_records("web") == ("0", [["0", "100", "80"]])
+    rcode, records = srv_records("web-headless")
+    assert rcode == "0" and sorted(r[2] for r in records) == ["8080", "8080"], records

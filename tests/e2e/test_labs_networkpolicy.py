@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,23 @@ def test_policy_lets_only_nginx_1_in_on_80_and_the_change_flips_it(
         ns,
         {("nginx-1", f"http://{ip}/"): ANSWERED, ("other", f"http://{ip}/"): ANSWERED},
     )
+
+
+def test_process_runtime_says_policies_are_not_enforced(fresh_node: Node, tmp_path: Path) -> None:
+    """Pods share the host's network there: kubectl prints a warning, the policy an event."""
+    res = fresh_node.up("--runtime", "process")
+    assert res.rc == 0, f"kubeproc up failed: {res.err}{res.out}"
+    kubectl = kubectl_for(fresh_node, tmp_path / "kubectl-home")
+    applied = kubectl.ok("apply", "-f", str(LAB / "nginx-2-networkpolicy.yaml"), "-n", "default")
+    assert "Warning: NetworkPolicy is not enforced on this node" in applied.err, applied.err
+    assert "networkpolicy.networking.k8s.io/nginx-2-networkpolicy created" in applied.out
+
+    def event() -> dict[str, Any] | None:
+        events = json.loads(kubectl.ok("get", "events", "-n", "default", "-o", "json").out)
+        found = [e for e in events["items"] if e.get("reason") == "NetworkPolicyNotEnforced"]
+        return found[0] if found else None
+
+    seen: dict[str, Any] = wait_for(event, timeout=20, what="the NetworkPolicyNotEnforced event")
+    assert seen["type"] == "Warning"
+    assert seen["involvedObject"]["kind"] == "NetworkPolicy"
+    assert seen["involvedObject"]["name"] == "nginx-2-networkpolicy"
