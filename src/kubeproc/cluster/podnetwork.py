@@ -25,7 +25,7 @@ from kubeproc.dns.agent import ClusterDns
 from kubeproc.kubelet.runtime.oci import OciRuntime
 from kubeproc.kubelet.runtime.types import Runtime
 from kubeproc.netpol.agent import NOT_ENFORCED, PolicyEnforcer, UnenforcedPolicies
-from kubeproc.netpol.model import NamedPort, PodInfo
+from kubeproc.netpol.pods import NamedPort, PodInfo
 from kubeproc.util.clock import Clock
 
 CLUSTER_DOMAIN = "cluster.local"

@@ -31,7 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeproc.dns.wire import SOA, SRV, A, Rcode, Record, RRType, Target, WireError, labels_of
+from kubeproc.dns.names import WireError, labels_of
+from kubeproc.dns.wire import SOA, SRV, A, Rcode, Record, RRType, Target
 
 Json = dict[str, Any]
 TTL = 5

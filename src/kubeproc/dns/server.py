@@ -30,8 +30,9 @@ from types import TracebackType
 from typing import Any
 
 from kubeproc.dns import wire
+from kubeproc.dns.names import WireError
 from kubeproc.dns.records import ClusterRecords
-from kubeproc.dns.wire import Message, Rcode, WireError
+from kubeproc.dns.wire import Message, Rcode
 
 log = logging.getLogger(__name__)
 

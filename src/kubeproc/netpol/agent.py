@@ -24,8 +24,9 @@ from kubeproc.api.resources import Registry, ResourceType
 from kubeproc.client import ApiClient, Informer
 from kubeproc.client.events import WARNING, ControllerEvents
 from kubeproc.netpol import host
-from kubeproc.netpol.model import PodInfo, evaluate, pod_info
+from kubeproc.netpol.model import evaluate
 from kubeproc.netpol.nftrules import PolicyNftConfig, delete_script, render
+from kubeproc.netpol.pods import PodInfo, pod_info
 from kubeproc.util.clock import Clock
 from kubeproc.util.nft import NftError, run_nft
 from kubeproc.util.syncrunner import BoundedFrequencyRunner

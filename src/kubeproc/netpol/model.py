@@ -1,6 +1,5 @@
 """NetworkPolicy semantics (networking.k8s.io/v1) as pure functions: what each pod may do.
 
-``pod_info`` reduces an API Pod to what policy needs (address, labels, named ports);
 ``evaluate`` takes every policy, pod and namespace and returns, per isolated pod, the
 traffic it admits (``PodRules``): ``ingress``/``egress`` is ``None`` where no policy
 isolates the pod in that direction (everything is allowed), else the union of the allow
@@ -28,63 +27,17 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kubeproc.api.errors import BadRequest
 from kubeproc.api.selectors import LabelSelector
+from kubeproc.netpol.pods import PodInfo, ipv4
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 ALL_PORTS = (0, 65535)
 """The range a port entry without a port stands for (every port of its protocol)."""
-
-
-class Labels(Mapping[str, str]):
-    """An immutable, hashable label map, so a ``PodInfo`` is a value."""
-
-    __slots__ = ("_items",)
-
-    def __init__(self, labels: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
-        self._items = dict(labels)
-
-    def __getitem__(self, key: str) -> str:
-        return self._items[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __hash__(self) -> int:
-        return hash(frozenset(self._items.items()))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Mapping) and self._items == dict(other.items())
-
-    def __repr__(self) -> str:
-        return f"Labels({self._items!r})"
-
-
-@dataclass(frozen=True)
-class NamedPort:
-    name: str
-    protocol: str
-    port: int
-
-
-@dataclass(frozen=True)
-class PodInfo:
-    namespace: str
-    name: str
-    ip: str
-    labels: Mapping[str, str] = field(default_factory=Labels)
-    ports: tuple[NamedPort, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.labels, Labels):
-            object.__setattr__(self, "labels", Labels(self.labels))
 
 
 @dataclass(frozen=True, order=True)
@@ -131,43 +84,6 @@ class PodRules:
     pod: PodInfo
     ingress: tuple[Allow, ...] | None
     egress: tuple[Allow, ...] | None
-
-
-# -- pods ----------------------------------------------------------------------------------
-
-
-def _ipv4(value: object) -> str | None:
-    try:
-        return str(ipaddress.IPv4Address(str(value)))
-    except ValueError:
-        return None
-
-
-def _container_ports(spec: Mapping[str, Any]) -> Iterator[NamedPort]:
-    sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
-    for container in [*(spec.get("containers") or []), *sidecars]:
-        for port in container.get("ports") or []:
-            name, number = port.get("name"), port.get("containerPort")
-            protocol = port.get("protocol") or "TCP"
-            # A policy can only name a port, so an unnamed one is of no use here.
-            if name and isinstance(number, int) and 1 <= number <= 65535:
-                yield NamedPort(str(name), str(protocol), number)
-
-
-def pod_info(pod: dict[str, Any]) -> PodInfo | None:
-    """What policy needs of ``pod``; ``None`` when it has no pod-network IPv4 address."""
-    spec, status = pod.get("spec") or {}, pod.get("status") or {}
-    meta = pod.get("metadata") or {}
-    ip = _ipv4(status.get("podIP"))
-    if ip is None or spec.get("hostNetwork") or status.get("phase") in ("Succeeded", "Failed"):
-        return None
-    return PodInfo(
-        namespace=str(meta.get("namespace", "")),
-        name=str(meta.get("name", "")),
-        ip=ip,
-        labels=Labels(meta.get("labels") or {}),
-        ports=tuple(_container_ports(spec)),
-    )
 
 
 # -- the pieces of a policy ----------------------------------------------------------------
@@ -462,7 +378,7 @@ def _by_address(pods: Iterable[PodInfo], taken: Iterable[str] = ()) -> list[PodI
     seen = set(taken)
     unique: list[PodInfo] = []
     for pod in sorted(pods, key=lambda p: (p.namespace, p.name, p.ip)):
-        if _ipv4(pod.ip) == pod.ip and pod.ip not in seen:
+        if ipv4(pod.ip) == pod.ip and pod.ip not in seen:
             seen.add(pod.ip)
             unique.append(pod)
     return unique

@@ -6,7 +6,8 @@ import struct
 
 import pytest
 
-from kubeproc.dns import wire
+from kubeproc.dns import names, wire
+from kubeproc.dns.names import WireError
 from kubeproc.dns.wire import (
     AAAA,
     SOA,
@@ -19,7 +20,6 @@ from kubeproc.dns.wire import (
     Record,
     RRType,
     Target,
-    WireError,
 )
 
 HEADER = struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
@@ -63,9 +63,9 @@ def test_names_are_compressed_and_keep_the_questions_case() -> None:
 def test_escaped_labels_round_trip() -> None:
     """A dot or a non-printable byte inside a label survives presentation and back."""
     labels = (b"a.b", b"\x00\xff", b"c\\d")
-    name = wire.presentation(labels)
+    name = names.presentation(labels)
     assert name == "a\\.b.\\000\\255.c\\\\d"
-    assert wire.labels_of(name) == labels
+    assert names.labels_of(name) == labels
     message = Message(1, 0, (Question(name, RRType.A),))
     assert wire.decode(wire.encode(message)).questions[0].name == name
 
@@ -126,7 +126,7 @@ def test_queries_must_be_queries_with_one_question() -> None:
 def test_unencodable_names_are_wire_errors(name: str) -> None:
     """Oversize labels and names, empty labels and non-ASCII names are refused."""
     with pytest.raises(WireError):
-        wire.labels_of(name)
+        names.labels_of(name)
 
 
 def test_header_error_answers_only_a_readable_query_header() -> None:

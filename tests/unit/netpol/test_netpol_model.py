@@ -14,16 +14,8 @@ from typing import Any
 
 import pytest
 
-from kubeproc.netpol.model import (
-    Allow,
-    IpBlock,
-    NamedPort,
-    PodInfo,
-    PodRules,
-    PortRange,
-    evaluate,
-    pod_info,
-)
+from kubeproc.netpol.model import Allow, IpBlock, PodRules, PortRange, evaluate
+from kubeproc.netpol.pods import NamedPort, PodInfo, pod_info
 
 WEB = PodInfo(
     "shop", "web", "10.250.0.10", {"app": "web"},

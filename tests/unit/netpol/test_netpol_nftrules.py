@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from kubeproc.netpol.model import Allow, IpBlock, PodInfo, PodRules, PortRange, evaluate
+from kubeproc.netpol.model import Allow, IpBlock, PodRules, PortRange, evaluate
 from kubeproc.netpol.nftrules import PolicyNftConfig, delete_script, render
+from kubeproc.netpol.pods import PodInfo
 from kubeproc.util.nft import run_nft
 
 CONFIG = PolicyNftConfig(table="kubeproc-test-np1", bridge="kptest01")
