@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from tests.e2e.harness import Kubectl, Node
+from tests.e2e.test_kubelet_support import container_pid
 
 Matrix = dict[tuple[str, str], str]
 """(client pod, cell) -> ok / refused / dropped (or what else the probe saw)."""
@@ -333,16 +334,6 @@ def service_manifest(namespace: str) -> dict[str, Any]:
             ],
         },
     }
-
-
-def container_pid(node: Node, pod: dict[str, Any]) -> int:
-    """The host pid of the pod's container init, from runc's state."""
-    cid = pod["status"]["containerStatuses"][0]["containerID"].partition("://")[2]
-    root = node.data_dir / "runtime" / "oci" / "runc"
-    out = subprocess.run(
-        ["runc", "--root", str(root), "state", cid], capture_output=True, text=True, check=True
-    ).stdout
-    return int(json.loads(out)["pid"])
 
 
 def nameserver(pid: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,3 +166,13 @@ def require_oci(node: Node) -> None:
     """
     log = (node.data_dir / "kubeproc.log").read_text()
     assert "runtime=oci" in log, "the node fell back to the process runtime:\n" + log[-2000:]
+
+
+def container_pid(node: Node, pod: dict[str, Any], index: int = 0) -> int:
+    """The host pid of a container's init (the first container's by default), from runc."""
+    cid = pod["status"]["containerStatuses"][index]["containerID"].partition("://")[2]
+    root = node.data_dir / "runtime" / "oci" / "runc"
+    out = subprocess.run(
+        ["runc", "--root", str(root), "state", cid], capture_output=True, text=True, check=True
+    ).stdout
+    return int(json.loads(out)["pid"])

@@ -36,7 +36,7 @@ import pytest
 import yaml
 
 from tests.e2e.harness import Kubectl, Node, wait_for
-from tests.e2e.test_kubelet_support import kubectl_for, namespace, require_oci
+from tests.e2e.test_kubelet_support import container_pid, kubectl_for, namespace, require_oci
 
 pytestmark = pytest.mark.e2e
 
@@ -410,18 +410,6 @@ def probe_log(kubectl: Kubectl, ns: str, pod: str) -> list[tuple[int, float]]:
                   key=lambda x: x[1])  # fmt: skip
 
 
-def container_pid(node: Node, pod: dict[str, Any]) -> int:
-    """The host pid of the pod's app (the container's init), from runc's state."""
-    cid = pod["status"]["containerStatuses"][0]["containerID"].partition("://")[2]
-    root = node.data_dir / "runtime" / "oci" / "runc"
-    out = subprocess.run(
-        ["runc", "--root", str(root), "state", cid], capture_output=True, text=True, check=True
-    ).stdout
-    pid = int(json.loads(out)["pid"])
-    assert b"python3" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    return pid
-
-
 def test_frozen_pod_fails_requests_only_until_its_probe_decides(
     kubectl: Kubectl, node: Node, ns: str
 ) -> None:
@@ -429,6 +417,7 @@ def test_frozen_pod_fails_requests_only_until_its_probe_decides(
     pods = ready_behind_service(kubectl, node, ns, "freeze", REPLICAS)
     victim = get_json(kubectl, "pod", pods[0], "-n", ns)
     victim_ip, pid = victim["status"]["podIP"], container_pid(node, victim)
+    assert b"python3" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ip = cluster_ip(kubectl, ns, "freeze")
     with Load(ip, workers=4) as load:
         wait_for(lambda: len(load.pods()) == REPLICAS, timeout=20, what="all three answer")
