@@ -430,10 +430,9 @@ def test_exec_chain_joins_cgroups_then_namespaces_then_user_then_env() -> None:
 
 def test_resolv_conf() -> None:
     host = "nameserver 1.1.1.1\nsearch lan\n"
-    assert podfiles.resolv_conf((), (), host) == host
-    assert podfiles.resolv_conf(("10.96.0.10",), ("ns.svc.cluster.local",), host) == (
+    assert podfiles.resolv_conf((), (), (), host) == host
+    assert podfiles.resolv_conf(("10.96.0.10",), ("ns.svc.cluster.local",), ("ndots:5",), host) == (
         "nameserver 10.96.0.10\nsearch ns.svc.cluster.local\noptions ndots:5\n"
     )
-    assert (
-        podfiles.resolv_conf((), ("a",), host) == "nameserver 1.1.1.1\nsearch a\noptions ndots:5\n"
-    )
+    # Searches without servers keep the host's nameservers; options only as given.
+    assert podfiles.resolv_conf((), ("a",), (), host) == "nameserver 1.1.1.1\nsearch a\n"
