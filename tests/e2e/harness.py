@@ -127,9 +127,17 @@ class Node:
         return str(ipaddress.ip_network("10.64.0.0/10").network_address + self.port * 64) + "/26"
 
     def up(self, *flags: str) -> Result:
+        """``kubeproc up --detach`` with this node's CIDRs and short test timings.
+
+        The drain at ``down`` is cut at 5 s: pods of ``sleep`` (PID 1 ignores SIGTERM)
+        would otherwise hold every module's teardown for their 30 s grace period. A test
+        about shutdown passes its own ``--shutdown-grace-period`` (the last one counts).
+        """
         return self.cli(
             "up",
             "--detach",
+            "--shutdown-grace-period",
+            "5",
             "--pod-cidr",
             self.pod_cidr,
             "--service-cidr",
