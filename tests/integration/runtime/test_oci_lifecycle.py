@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from ocikit import UNAVAILABLE, Node, oci_node, poll_until
 
+from kubeproc.kubelet.runtime.oci import runtime as oci_runtime
 from kubeproc.kubelet.runtime.types import (
     LABEL_CONTAINER_NAME,
     LABEL_POD_NAME,
@@ -159,3 +160,29 @@ async def test_a_restarted_runtime_finds_everything_again(node: Node) -> None:
     await again.stop_container(running, 0)
     assert (await again.container_status(running)).exit_code == 137
     node.runtime = again  # the fixture purges through the new runtime
+
+
+async def test_exit_written_between_the_two_reads_is_not_lost(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """conmon writes the exit file and exits just as the status is read: the code counts.
+
+    Replayed on a container that already exited: its exit is forgotten and its file
+    removed, then the liveness check itself writes the file back (conmon finishing at that
+    moment) and reports both processes gone. The status must carry the written code, not
+    the 255 of a container whose end nobody recorded."""
+    sandbox = await node.sandbox()
+    container = await node.run(sandbox.id, "sh", "-c", "exit 3")
+    assert (await node.wait_exited(container)).exit_code == 3
+    rt = node.runtime
+    exit_file = rt.layout.container_dir(container) / "persist" / "exit"
+    rt._exits.pop(container)
+    exit_file.unlink()
+
+    def conmon_finishing(pid: int | None, start: int | None) -> bool:
+        exit_file.write_text("7")
+        return False
+
+    monkeypatch.setattr(oci_runtime, "is_alive", conmon_finishing)
+    status = await rt.container_status(container)
+    assert (status.phase, status.exit_code) == (ContainerPhase.EXITED, 7)

@@ -510,6 +510,14 @@ class OciRuntime:
         return record
 
     def _status(self, record: ContainerRecord) -> ContainerStatus:
+        # Liveness first, then the exit file: conmon writes the file before it exits, so
+        # once both processes are seen gone a missing file means it was never written. In
+        # the other order a container whose conmon wrote the file and exited between the
+        # two reads looked lost (exit 255) instead of exited with its code (one CI run:
+        # an OOM kill reported as 255 Error).
+        alive = is_alive(record.pid, record.pid_start) or is_alive(
+            record.conmon_pid, record.conmon_start
+        )
         exit_info = self._exits.get(record.id)
         if exit_info is None:
             exit_info = read_exit(self.layout.container_dir(record.id) / "persist")
@@ -524,9 +532,6 @@ class OciRuntime:
                     exit_info.code,
                     exit_info.oom,
                 )
-        alive = is_alive(record.pid, record.pid_start) or is_alive(
-            record.conmon_pid, record.conmon_start
-        )
         return container_status(record, exit_info, alive=alive)
 
     # Exec.
