@@ -39,7 +39,7 @@ from tests.e2e.test_kubelet_support import (
     require_oci,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 ROOT = Path(__file__).resolve().parents[2]
 LABS = ROOT / "examples" / "labs"

@@ -33,7 +33,7 @@ from tests.e2e.harness import Kubectl, Node
 from tests.e2e.netpol_support import Cluster, Matrix, converge, grid, start_cluster
 from tests.e2e.test_kubelet_support import kubectl_for, namespace, require_oci
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 #                a-web a-db a-cli b-web b-cli svc dns
 #      each pod: 80 81 82/udp 8080; svc: 80 81

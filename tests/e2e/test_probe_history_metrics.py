@@ -44,7 +44,7 @@ from tests.e2e.test_kubelet_support import (
     wait_running,
 )
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 FLAP_SECONDS = 50
 MARKER = "/tmp/kubeproc-probe-steady"
