@@ -7,6 +7,7 @@ started here. Each test's server is closed by its ``async with`` block.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -91,10 +92,18 @@ class FakeUpstream:
                 writer.close()
 
         loop = asyncio.get_running_loop()
-        self._udp, _ = await loop.create_datagram_endpoint(Udp, local_addr=(LOCAL, 0))
-        self.port = self._udp.get_extra_info("sockname")[1]
-        self._tcp = await asyncio.start_server(tcp, LOCAL, self.port)
-        return self
+        for _ in range(20):  # the kernel's UDP pick may be taken for TCP: pick again
+            self._udp, _ = await loop.create_datagram_endpoint(Udp, local_addr=(LOCAL, 0))
+            self.port = self._udp.get_extra_info("sockname")[1]
+            try:
+                self._tcp = await asyncio.start_server(tcp, LOCAL, self.port)
+            except OSError as err:
+                self._udp.close()
+                if err.errno != errno.EADDRINUSE:
+                    raise
+                continue
+            return self
+        raise AssertionError("no port free for both udp and tcp")
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._udp is not None and self._tcp is not None
