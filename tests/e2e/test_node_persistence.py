@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import ssl
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import Kubectl, Node, kubectl_binaries, wait_for
+from tests.e2e.test_kubelet_support import container_pid
 
 pytestmark = pytest.mark.e2e
 
@@ -291,11 +293,26 @@ def test_a_node_killed_with_sigkill_starts_again_with_its_objects(
     before = created.json()["metadata"]
     pid = int((node.data_dir / "kubeproc.pid").read_text())
 
+    bridge = _bridge_of(node)
+    kubectl.ok("apply", "-f", "-", stdin=json.dumps(_SLEEPER))
+    wait_for(
+        lambda: "running" in (_container_state(kubectl) or {}),
+        timeout=60,
+        what="the pod's container running",
+    )
+    container = container_pid(node, kubectl.ok("get", "pod", "sleeper", "-o", "json").json())
+
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not process_running(pid), timeout=20, what="the killed node to exit")
     assert (node.data_dir / "kubeproc.pid").exists(), "expected the stale pid file of a crash"
+    assert process_running(container), "the pod's container outlives its node, under conmon"
+    # down stops what the dead node left running: the pod, its namespace, the bridge.
     down = node.down()
     assert down.out.startswith("no kubeproc node is running"), down.out + down.err
+    assert "removed what the last one left running" in down.out, down.out
+    assert not process_running(container)
+    assert not [n for n in _netns() if n.startswith(f"{bridge}-")]
+    assert not Path(f"/sys/class/net/{bridge}").exists()
     up = node.up()
     assert up.rc == 0, up.err
     assert int((node.data_dir / "kubeproc.pid").read_text()) != pid
@@ -331,3 +348,33 @@ def test_node_conditions_keep_their_transition_times_across_a_restart(fresh_node
 
 def rfc3339_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+_SLEEPER = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "sleeper", "namespace": "default"},
+    "spec": {
+        "terminationGracePeriodSeconds": 1,
+        "containers": [{"name": "app", "image": "busybox", "command": ["sleep", "3600"]}],
+    },
+}
+
+
+def _container_state(kubectl: Kubectl) -> dict[str, Any] | None:
+    pod = kubectl.ok("get", "pod", "sleeper", "-o", "json").json()
+    statuses = pod.get("status", {}).get("containerStatuses") or [{}]
+    state: dict[str, Any] | None = statuses[0].get("state")
+    return state
+
+
+def _bridge_of(node: Node) -> str:
+    for line in (node.data_dir / "kubeproc.log").read_text().splitlines():
+        if "oci runtime ready" in line:
+            return line.split(" bridge=")[1].split()[0]
+    raise AssertionError("the node runs no oci runtime")
+
+
+def _netns() -> list[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
+    return [line.split()[0] for line in out.stdout.splitlines() if line.strip()]

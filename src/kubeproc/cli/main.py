@@ -27,11 +27,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kubeproc.cli import probes, timeline, why
 from kubeproc.cluster.datadir import NodeConfig, NodeError, holder_pid, make_data_dir
+from kubeproc.cluster.leftovers import remove_leftovers
 
 DEFAULT_PORT = 6443
 READY_TIMEOUT = 60.0
@@ -270,10 +271,37 @@ def _startup_message(err: BaseException) -> str:
     return f"the node stopped: {err}"
 
 
+@contextlib.contextmanager
+def _logging_into(path: Path) -> Iterator[None]:
+    """Log lines go to the node's log file (the terminal keeps warnings and errors only)."""
+    root = logging.getLogger()
+    before = [(h, h.level) for h in root.handlers]
+    for handler, _ in before:
+        handler.setLevel(max(handler.level, logging.WARNING))
+    to_file = logging.FileHandler(path)
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.addHandler(to_file)
+    try:
+        yield
+    finally:
+        root.removeHandler(to_file)
+        to_file.close()
+        for handler, level in before:
+            handler.setLevel(level)
+
+
 def down(config: NodeConfig) -> int:
     pid = _holder_named(config)
     if pid is None:
         print(f"no kubeproc node is running with data dir {config.data_dir}")
+        try:
+            with _logging_into(config.log_path):
+                removed = asyncio.run(remove_leftovers(config))
+        except NodeError as err:  # a node is starting on it right now
+            return _fail(str(err))
+        if removed:
+            print("  removed what the last one left running (it did not stop itself): its pods,")
+            print("  their network namespaces, the bridge, the cgroups and the nftables tables")
         return 0
     if pid <= 0:
         return _fail(f"the node holding {config.data_dir} left no pid file; stop it by hand")
