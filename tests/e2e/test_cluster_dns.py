@@ -153,6 +153,11 @@ def test_headless_service_names_its_ready_pods(kubectl: Kubectl, cluster: tuple[
         timeout=20,
         what="the headless Service's A records = the ready pods",
     )
+    assert getent(kubectl, srv, "web-headless") == ips  # the short name, in its namespace
+    # `getent hosts` prints one of them with the full name the search path found.
+    rc, out = in_pod(kubectl, srv, "getent", "hosts", "web-headless")
+    assert rc == 0 and out.split()[0] in ips, out
+    assert out.split()[1] == f"web-headless.{srv}.svc.{DOMAIN}", out
     web0 = get_json(kubectl, "pod", "web-0", "-n", srv)["status"]["podIP"]
     assert getent(kubectl, cli, f"web-0.web-headless.{srv}") == {web0}
     # The pod's own dashed name in its namespace.
@@ -168,6 +173,7 @@ def test_connections_by_service_name(kubectl: Kubectl, cluster: tuple[str, str])
     for ns, url in (
         (srv, "http://web/"),
         (cli, f"http://web.{srv}/"),
+        (srv, "http://web-headless:8080/"),
         (cli, f"http://web-headless.{srv}:8080/"),
     ):
         rc, body = in_pod(kubectl, ns, "curl", "-sS", "-m", "5", url)
