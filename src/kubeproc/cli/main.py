@@ -32,7 +32,7 @@ from pathlib import Path
 
 from kubeproc.cli import probes, timeline, why
 from kubeproc.cluster.datadir import NodeConfig, NodeError, holder_pid, make_data_dir
-from kubeproc.cluster.leftovers import remove_leftovers
+from kubeproc.cluster.leftovers import left_behind, remove_leftovers
 
 DEFAULT_PORT = 6443
 READY_TIMEOUT = 60.0
@@ -294,6 +294,8 @@ def down(config: NodeConfig) -> int:
     pid = _holder_named(config)
     if pid is None:
         print(f"no kubeproc node is running with data dir {config.data_dir}")
+        if not left_behind(config):
+            return 0
         try:
             with _logging_into(config.log_path):
                 removed = asyncio.run(remove_leftovers(config))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from pathlib import Path
 
 from kubeproc.cluster.datadir import NodeConfig, data_dir_lock
 from kubeproc.cluster.podnetwork import pod_network
@@ -27,9 +28,18 @@ from kubeproc.util.nft import NftError, run_nft
 log = logging.getLogger(__name__)
 
 
+def _node_file(config: NodeConfig) -> Path:
+    return config.data_dir / "runtime" / "oci" / "node.json"
+
+
+def left_behind(config: NodeConfig) -> bool:
+    """Whether the data dir's last node left its runtime's state (a clean stop removes it)."""
+    return _node_file(config).is_file()
+
+
 async def remove_leftovers(config: NodeConfig) -> bool:
     """Stop and remove what the data dir's last node left running; False if it left none."""
-    node_file = config.data_dir / "runtime" / "oci" / "node.json"
+    node_file = _node_file(config)
     try:
         pod_cidr = str(json.loads(node_file.read_text())["podCIDR"])
     except (OSError, ValueError, KeyError, TypeError):
