@@ -9,6 +9,8 @@ through the CLI, the files in the data dir and the HTTPS API.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import json
 import os
 import re
 import signal
@@ -20,6 +22,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 UP_TIMEOUT = 120.0
 # Longer than ``kubeproc down`` itself takes at worst (60 s of grace, then SIGKILL).
@@ -159,3 +162,24 @@ def source_state(repo: Path) -> dict[str, str | int]:
 
     dirty = git("status", "--porcelain", "--", "src")
     return {"commit": git("rev-parse", "HEAD"), "src_files_changed": len(dirty.splitlines())}
+
+
+def run_header(
+    command: str, started: datetime.datetime, load_before: tuple[float, float, float], repo: Path
+) -> dict[str, Any]:
+    """What every results file opens with: the command, when, the machine, the source."""
+    return {
+        "command": command,
+        "started": started.isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "loadavg": {"before": load_before, "after": os.getloadavg()},
+        "source": source_state(repo),
+    }
+
+
+def write_results(out_dir: Path, name: str, started: datetime.datetime, doc: Any) -> Path:
+    """``<out_dir>/<name>-<UTC stamp>.json``, created with its directory."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}-{started:%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    return path

@@ -62,7 +62,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from _node import Node, log_problems, running_node, source_state
+from _node import Node, log_problems, run_header, running_node, write_results
 from _stats import percentile
 
 REPO = Path(__file__).resolve().parent.parent
@@ -570,11 +570,7 @@ def main() -> None:
     for n in notes:
         print(f"note: {n}")
     doc = {
-        "command": command,
-        "started": started.isoformat(timespec="seconds"),
-        "cpus": os.cpu_count(),
-        "loadavg": {"before": load_before, "after": os.getloadavg()},
-        "source": source_state(REPO),
+        **run_header(command, started, load_before, REPO),
         "params": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "changes_s": {k: asdict(got[k]) for k in ("changes_0", "changes_200")},
         "connect_s": {k: got[k] for k in ("connect_0", "connect_200")},
@@ -583,10 +579,7 @@ def main() -> None:
         "notes": notes,
         "table": text,
     }
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    path = args.results_dir / f"netpol-{started:%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"\nwrote {path}")
+    print(f"\nwrote {write_results(args.results_dir, 'netpol', started, doc)}")
 
 
 if __name__ == "__main__":

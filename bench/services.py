@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import datetime
 import functools
-import json
 import os
 import shlex
 import statistics
@@ -44,7 +43,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _node import Node, log_problems, running_node, source_state
+from _node import Node, log_problems, run_header, running_node, write_results
 from _services_tools import (
     Api,
     WrkResult,
@@ -426,11 +425,7 @@ def main() -> None:
     for n in notes:
         print(f"note: {n}")
     doc = {
-        "command": command,
-        "started": started.isoformat(timespec="seconds"),
-        "cpus": os.cpu_count(),
-        "loadavg": {"before": load_before, "after": os.getloadavg()},
-        "source": source_state(REPO),
+        **run_header(command, started, load_before, REPO),
         "params": vars(args),
         "urls": got["urls"],
         "throughput": {k: [asdict(r) for r in v] for k, v in tp.samples.items()},
@@ -440,10 +435,7 @@ def main() -> None:
         "notes": notes,
         "table": text,
     }
-    out_dir = REPO / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"services-{started:%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    path = write_results(REPO / "bench" / "results", "services", started, doc)
     print(f"\nwrote {path.relative_to(REPO)}")
 
 
