@@ -344,6 +344,15 @@ def events(run: Run, pod: str, reason: str | None = None) -> list[dict[str, Any]
     return sorted(items, key=lambda e: e.get("firstTimestamp") or "")
 
 
+def written(run: Run, pod: str, reason: str) -> list[dict[str, Any]]:
+    """The pod's ``reason`` events once there is one: the kubelet writes events after the
+    fact, so a restart or a deletion can be in the store before the Killing that caused it."""
+    found: list[dict[str, Any]] = wait_for(
+        lambda: events(run, pod, reason), timeout=30, interval=0.25, what=f"{pod}: {reason}"
+    )
+    return found
+
+
 def count(items: list[dict[str, Any]], text: str) -> int:
     return sum(int(e.get("count") or 1) for e in items if text in e.get("message", ""))
 
@@ -521,7 +530,7 @@ def test_at23_liveness_kills_after_three_failures_and_restarts(run: Run) -> None
     assert term["containerID"] == start.container_id
     assert status["containerID"] != start.container_id and "running" in status["state"]
 
-    killing = events(run, "at23", "Killing")
+    killing = written(run, "at23", "Killing")
     kill = the_event(killing, "Container app failed liveness probe, will be restarted")
     text = "Liveness probe failed: HTTP probe failed with statuscode: 500"
     unhealthy = events(run, "at23", "Unhealthy")
@@ -571,7 +580,7 @@ def test_at24_exec_liveness_kills_and_the_grace_period_is_waited_out(run: Run) -
     # The exec output is passed on as it is, with cat's trailing newline.
     assert unhealthy and unhealthy[0]["message"].rstrip("\n") == failed, unhealthy
     kill = the_event(
-        events(run, "at24", "Killing"), "Container app failed liveness probe, will be restarted"
+        written(run, "at24", "Killing"), "Container app failed liveness probe, will be restarted"
     )
     killed = stamp(kill["firstTimestamp"])
     report("AT-24", "kill after start", killed - start.at, 15, 25 + EPS)
@@ -662,7 +671,7 @@ def test_at28_failing_startup_probe_kills(run: Run) -> None:
     assert all(app(s.obj).get("started") is False for s in first), [app(s.obj) for s in first]
     assert app(restarted.obj)["restartCount"] == 1
     kill = the_event(
-        events(run, "at28", "Killing"), "Container app failed startup probe, will be restarted"
+        written(run, "at28", "Killing"), "Container app failed startup probe, will be restarted"
     )
     assert count(events(run, "at28", "Unhealthy"), "Startup probe failed: ") >= 3
     assert not run.timeline.event_count("at28", "Liveness probe")
@@ -681,7 +690,7 @@ def test_at30_startup_success_lets_liveness_kill(run: Run) -> None:
     assert any(app(s.obj).get("started") is True for s in first), [app(s.obj) for s in first]
     assert app(restarted.obj)["restartCount"] == 1
     kill = the_event(
-        events(run, "at30", "Killing"), "Container app failed liveness probe, will be restarted"
+        written(run, "at30", "Killing"), "Container app failed liveness probe, will be restarted"
     )
     assert count(events(run, "at30", "Unhealthy"), "Liveness probe failed: ") >= 1
     assert not any("startup" in e["message"] for e in events(run, "at30", "Killing"))
@@ -789,7 +798,7 @@ def test_at35_terminating_pod_turns_unready_and_liveness_stays_quiet(run: Run) -
     assert final[-1]["state"]["terminated"]["exitCode"] == 0, final[-1]
     lived = stamp(final[-1]["state"]["terminated"]["finishedAt"]) - sigterm
     report("AT-35", "exit after SIGTERM (app sleeps 20 s)", lived, 20, GRACE)
-    killing = events(run, "at35", "Killing")
+    killing = written(run, "at35", "Killing")
     assert [e["message"] for e in killing] == ["Stopping container app"], killing
     assert count(events(run, "at35", "Unhealthy"), "Readiness probe failed: cat: /tmp/ready") >= 1
     assert deleted.at >= marked.at
@@ -800,7 +809,7 @@ def test_at39_deleting_during_failing_startup_does_not_kill_for_startup(run: Run
     """AT-39: deleted while its startup probe fails: the only Killing is `Stopping container app`."""
     start = first_start(run, "at39")
     await_deletion(run, "at39", start.at + 90 + GRACE + 15)
-    killing = events(run, "at39", "Killing")
+    killing = written(run, "at39", "Killing")
     assert [e["message"] for e in killing] == ["Stopping container app"], killing
     failures = count(events(run, "at39", "Unhealthy"), "Startup probe failed: ")
     print(
