@@ -178,8 +178,10 @@ def run_header(
 
 
 def write_results(out_dir: Path, name: str, started: datetime.datetime, doc: Any) -> Path:
-    """``<out_dir>/<name>-<UTC stamp>.json``, created with its directory."""
+    """``<out_dir>/<name>-<UTC stamp>.json``, created with its directory, written whole."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}-{started:%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    tmp = path.with_suffix(".json.tmp")  # a run cut short leaves no half-written results
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    tmp.replace(path)
     return path

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import os
 import platform
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from _node import Memory
@@ -95,12 +93,3 @@ def memory_markdown(run: Run) -> str:
     per_pod = (loaded.rss_kib - idle.rss_kib) / run.params.pods
     lines += ["", f"node RSS growth per stored pod: {per_pod:.0f} KiB"]
     return "\n".join(lines)
-
-
-def write_json(doc: dict[str, Any], out_dir: Path, started: datetime.datetime) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"apiserver-{started:%Y%m%dT%H%M%SZ}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    tmp.replace(path)
-    return path

@@ -44,9 +44,10 @@ from _node import (
     log_problems,
     running_node,
     source_state,
+    write_results,
 )
 from _pod import NAMESPACE, SEQ_LABEL, pod_manifest, pod_name
-from _report import Params, Run, memory_markdown, report, write_json
+from _report import Params, Run, memory_markdown, report
 from _stats import Row, Summary, markdown
 
 REPO = Path(__file__).resolve().parent.parent
@@ -373,7 +374,7 @@ def main(argv: list[str]) -> int:
     ):
         asyncio.run(asyncio.wait_for(measure(run, node, base_port, baseline_pid), ns.time_limit))
     command = command_line()
-    path = write_json(report(run, command, started), ns.out_dir, started)
+    path = write_results(ns.out_dir, "apiserver", started, report(run, command, started))
     print(f"\n`{command}`\n")
     print(markdown(run.rows))
     print(

@@ -41,7 +41,7 @@ from typing import Any
 
 import aiohttp
 from _client import TimedSession
-from _node import Memory, Node, log_problems, running_node, source_state
+from _node import Memory, Node, log_problems, run_header, running_node, write_results
 from _stats import Summary
 from _supervisor import Program, Supervisor, ensure_installed, running_supervisor
 
@@ -386,6 +386,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     started = datetime.datetime.now(datetime.UTC)
+    load_before = os.getloadavg()
     command = shlex.join([".venv/bin/python", "bench/pods.py", *sys.argv[1:]])
     res = Result()
     if ensure_installed():
@@ -414,11 +415,7 @@ def main() -> None:
     text = table(res) + "\n\n" + memory_text(res, args.pods)
     print(f"`{command}`\n\n{text}")
     doc = {
-        "command": command,
-        "started": started.isoformat(timespec="seconds"),
-        "cpus": os.cpu_count(),
-        "loadavg": os.getloadavg(),
-        "source": source_state(REPO),
+        **run_header(command, started, load_before, REPO),
         "params": vars(args),
         "rows": {
             m: {
@@ -432,10 +429,7 @@ def main() -> None:
         "notes": res.notes,
         "table": text,
     }
-    out_dir = REPO / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"pods-{started:%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    path = write_results(REPO / "bench" / "results", "pods", started, doc)
     print(f"\nwrote {path.relative_to(REPO)}")
 
 

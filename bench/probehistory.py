@@ -42,14 +42,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _node import free_port, running_node, source_state
+from _node import free_port, run_header, running_node, write_results
 
 from kubeproc.kubelet.prober.handlers import HandlerResult, Outcome
 from kubeproc.kubelet.prober.history import DEFAULT_CAPACITY, OUTPUT_BYTES, ProbeHistory
 from kubeproc.kubelet.prober.results import ProbeType, Result
 
 BUDGET_MB = 50.0
-RESULTS = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
 PROBES_2 = (ProbeType.LIVENESS, ProbeType.READINESS)
 PROBES_3 = (ProbeType.STARTUP, ProbeType.LIVENESS, ProbeType.READINESS)
 
@@ -404,6 +405,7 @@ def main() -> int:
     if args.node:
         return node_main(args)
     started = datetime.datetime.now(datetime.UTC)
+    load_before = os.getloadavg()
     rows = []
     for s in SCENARIOS:
         m = measure(s, args.containers, args.laps)
@@ -419,42 +421,31 @@ def main() -> int:
         f"budget {BUDGET_MB:.0f} MB for 1,000 containers (scaled to {args.containers})"
     )
     doc = {
-        "command": f".venv/bin/python {command}",
-        "started": started.isoformat(),
+        **run_header(f".venv/bin/python {command}", started, load_before, REPO),
         "python": sys.version.split()[0],
-        "source": source_state(RESULTS.parent.parent),
         "capacity": DEFAULT_CAPACITY,
         "output_bytes": OUTPUT_BYTES,
         "containers": args.containers,
         "laps": args.laps,
-        "loadavg": os.getloadavg(),
         "scenarios": [
             {"name": s.name, "what": s.what, "probes": [str(p) for p in s.probes], **m}
             for s, m in rows
         ],
     }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"probehistory-{started:%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"results: {path.relative_to(RESULTS.parent.parent)}")
+    path = write_results(RESULTS, "probehistory", started, doc)
+    print(f"results: {path.relative_to(REPO)}")
     return 0
 
 
 def node_main(args: argparse.Namespace) -> int:
     started = datetime.datetime.now(datetime.UTC)
+    load_before = os.getloadavg()
     m = node_run(args.node, args.fill)
     print(node_table(m))
-    doc = {
-        "command": " ".join([".venv/bin/python", "bench/probehistory.py", *sys.argv[1:]]),
-        "started": started.isoformat(),
-        "loadavg": os.getloadavg(),
-        "source": source_state(RESULTS.parent.parent),
-        **m,
-    }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"probehistory-node-{started:%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"results: {path.relative_to(RESULTS.parent.parent)}")
+    command = " ".join([".venv/bin/python", "bench/probehistory.py", *sys.argv[1:]])
+    doc = {**run_header(command, started, load_before, REPO), **m}
+    path = write_results(RESULTS, "probehistory-node", started, doc)
+    print(f"results: {path.relative_to(REPO)}")
     return 0
 
 

@@ -49,7 +49,15 @@ from typing import Any
 
 import aiohttp
 from _client import TimedSession
-from _node import Memory, Node, free_port, log_problems, running_node, source_state
+from _node import (
+    Memory,
+    Node,
+    free_port,
+    log_problems,
+    run_header,
+    running_node,
+    write_results,
+)
 from _probetarget import TargetControl, running_baseline_prober, running_target
 from _stats import Summary, percentile
 
@@ -673,19 +681,15 @@ def main() -> None:
     started = datetime.datetime.now(datetime.UTC)
     command = shlex.join([".venv/bin/python", "bench/probes.py", *sys.argv[1:]])
     res = Result()
-    load0 = os.getloadavg()
+    load_before = os.getloadavg()
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kubeproc-bench-probes-") as tmp:
         run(args, Path(tmp), res)
     text = "\n\n".join(x for x in (table(res, args), exec_table(res), status_text(res)) if x)
     print(f"`{command}`\n\n{text}")
     doc = {
-        "command": command,
-        "started": started.isoformat(timespec="seconds"),
+        **run_header(command, started, load_before, REPO),
         "seconds": round(time.monotonic() - t0, 1),
-        "cpus": os.cpu_count(),
-        "loadavg": {"start": load0, "end": os.getloadavg()},
-        "source": source_state(REPO),
         "params": vars(args),
         "windows": {k: w.doc() for k, w in res.windows.items()},
         "status_write_s": res.status_write_s,
@@ -697,10 +701,7 @@ def main() -> None:
         "notes": res.notes,
         "table": text,
     }
-    out_dir = REPO / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"probes-{started:%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    path = write_results(REPO / "bench" / "results", "probes", started, doc)
     print(f"\nwrote {path.relative_to(REPO)}")
 
 

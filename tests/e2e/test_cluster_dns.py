@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,13 +122,69 @@ def test_resolv_conf_names_the_cluster_dns_and_search_path(
     srv, _ = cluster
     _, text = in_pod(kubectl, srv, "cat", "/etc/resolv.conf")
     lines = [line.split() for line in text.splitlines() if line.strip()]
-    assert ["search", f"{srv}.svc.{DOMAIN}", f"svc.{DOMAIN}", DOMAIN] in lines, text
+    # The cluster's search path, then the node's own search domains, as the kubelet adds them.
+    own = [f"{srv}.svc.{DOMAIN}", f"svc.{DOMAIN}", DOMAIN]
+    host = [d.removesuffix(".") for d in host_search_domains() if d.removesuffix(".") not in own]
+    assert lines[0] == ["search", *own, *host], text
     assert ["options", "ndots:5"] in lines, text
     nameservers = [words[1] for words in lines if words[0] == "nameserver"]
     assert len(nameservers) == 1, text
     # The node's bridge gateway: the pod's default route goes through it.
     _, routes = in_pod(kubectl, srv, "ip", "route")
     assert f"default via {nameservers[0]}" in routes, routes
+
+
+def host_search_domains() -> list[str]:
+    """The last search line of the node's resolver file (this machine's: no stub resolver)."""
+    found: list[str] = []
+    for line in Path("/etc/resolv.conf").read_text().splitlines():
+        if line.split()[:1] == ["search"]:
+            found = line.split()[1:]
+    return found
+
+
+def test_dns_config_beyond_the_limits_is_cut_with_a_warning_event(
+    kubectl: Kubectl, cluster: tuple[str, str]
+) -> None:
+    """ClusterFirst with three more nameservers in dnsConfig (the most the API takes): the
+    pod gets the cluster's and the first two, and the kubelet's DNSConfigForming warning;
+    searches and options are added as given, after the cluster's."""
+    _, cli = cluster
+    servers = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]  # never queried: TEST-NET-1
+    manifest = yaml.safe_load(client_pod())
+    manifest["metadata"]["name"] = "limits"
+    manifest["spec"]["dnsConfig"] = {
+        "nameservers": servers,
+        "searches": ["a.example", "b.example."],
+        "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}],
+    }
+    kubectl.ok("apply", "-n", cli, "-f", "-", stdin=yaml.safe_dump(manifest))
+    wait_running(kubectl, cli, "limits", timeout=60)
+    _, plain = in_pod(kubectl, cli, "cat", "/etc/resolv.conf")
+    (gateway,) = [line.split()[1] for line in plain.splitlines() if line.startswith("nameserver")]
+    search = next(line for line in plain.splitlines() if line.startswith("search "))
+    text = kubectl.ok("exec", "limits", "-n", cli, "--", "cat", "/etc/resolv.conf").out
+    assert text.splitlines() == [
+        f"{search} a.example b.example.",
+        f"nameserver {gateway}",
+        "nameserver 192.0.2.1",
+        "nameserver 192.0.2.2",
+        "options ndots:2 edns0",
+    ], text
+    selector = "involvedObject.name=limits,reason=DNSConfigForming"
+
+    def warned() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = get_json(
+            kubectl, "events", "-n", cli, "--field-selector", selector
+        )["items"]
+        return items
+
+    (event,) = wait_for(warned, timeout=30, what="a DNSConfigForming event")
+    assert event["type"] == "Warning"
+    assert event["message"] == (
+        "Nameserver limits were exceeded, some nameservers have been omitted, "
+        f"the applied nameserver line is: {gateway} 192.0.2.1 192.0.2.2"
+    )
 
 
 def test_service_names_resolve_in_the_same_and_another_namespace(

@@ -48,6 +48,7 @@ from kubeproc.kubelet.config import KubeletConfig
 from kubeproc.kubelet.kubelet import Kubelet
 from kubeproc.kubelet.locator import LocatedContainer, PodContainers
 from kubeproc.kubelet.nodestatus import NodeStatus
+from kubeproc.kubelet.poddns import node_resolver_file
 from kubeproc.kubelet.server import KubeletServer
 from kubeproc.scheduler.scheduler import Scheduler
 from kubeproc.storage import SqliteStore, StorageError
@@ -165,6 +166,7 @@ async def _serve(
                         backoff_max=config.backoff_max,
                         backoff_reset=config.backoff_reset,
                         cluster_dns=network.cluster_dns,
+                        resolv_conf=node_resolver_file(),
                     ),
                     on_ready=node_status.set_runtime_ready,
                 )

@@ -33,6 +33,8 @@ from kubeproc.dns import wire
 from kubeproc.dns.names import WireError
 from kubeproc.dns.records import ClusterRecords
 from kubeproc.dns.wire import Message, Rcode
+from kubeproc.util import resolvconf
+from kubeproc.util.resolvconf import DnsConfig
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +47,14 @@ class DnsError(Exception):
     """The server cannot run, e.g. its address cannot be bound."""
 
 
-def parse_resolv_conf(text: str) -> list[Upstream]:
-    """The usable ``nameserver`` lines: IP literals without a zone index, port 53."""
+def upstreams(config: DnsConfig) -> list[Upstream]:
+    """The usable nameservers: IP literals without a zone index, port 53, once each."""
     found: list[Upstream] = []
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) < 2 or fields[0] != "nameserver" or "%" in fields[1]:
+    for server in config.servers:
+        if "%" in server:
             continue  # a scoped IPv6 address (fe80::1%eth0) needs its interface: skipped
         try:
-            ip = ipaddress.ip_address(fields[1])
+            ip = ipaddress.ip_address(server)
         except ValueError:
             continue
         if (str(ip), 53) not in found:
@@ -62,11 +63,7 @@ def parse_resolv_conf(text: str) -> list[Upstream]:
 
 
 def host_upstreams(path: Path = Path("/etc/resolv.conf")) -> list[Upstream]:
-    try:
-        return parse_resolv_conf(path.read_text(errors="replace"))
-    except OSError as err:
-        log.warning("dns cannot read resolvers path=%s reason=%s", path, err)
-        return []
+    return upstreams(resolvconf.read(path))
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,10 @@ class KubeletConfig:
 
     host_ip: str = "127.0.0.1"
     cluster_dns: tuple[str, ...] = ()
-    """Nameservers written into pods' resolv.conf (dnsPolicy ClusterFirst); empty: the host's."""
+    """Nameservers of pods with dnsPolicy ClusterFirst; empty: those pods get the host's."""
     cluster_domain: str = "cluster.local"
+    resolv_conf: Path | None = Path("/etc/resolv.conf")
+    """The node's resolver file, the base of every pod's DNS settings (``--resolv-conf``)."""
     pod_pids_limit: int | None = 4096
     """Per-container PID limit, so a fork bomb cannot take the node down (upstream: unlimited)."""
 

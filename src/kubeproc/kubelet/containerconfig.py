@@ -41,6 +41,7 @@ from kubeproc.kubelet.runtimestatus import (
     container_hash,
 )
 from kubeproc.kubelet.volumes import MountError, container_mounts
+from kubeproc.util.resolvconf import DnsConfig
 
 CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
 
@@ -70,66 +71,20 @@ def pod_labels(pod: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _merge_options(base: tuple[str, ...], extra: list[dict[str, Any]]) -> tuple[str, ...]:
-    """resolv.conf options: the pod's ``dnsConfig.options`` replace same-named defaults."""
-    merged: dict[str, str] = {}
-    for default in base:
-        merged[default.partition(":")[0]] = default
-    for option in extra:
-        name = str(option.get("name") or "")
-        if name:
-            value = option.get("value")
-            merged[name] = f"{name}:{value}" if value not in (None, "") else name
-    return tuple(merged.values())
-
-
-def pod_dns(
-    pod: dict[str, Any], config: KubeletConfig
-) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """``GetPodDNS``: the pod's nameservers, search domains and options.
-
-    Cluster DNS for ``ClusterFirst`` (unless the pod uses the host's network) and for
-    ``ClusterFirstWithHostNet``: the cluster's nameservers, the namespace's search path,
-    ``ndots:5``. ``Default`` (and ClusterFirst without cluster DNS) is the host's file,
-    written as is when the pod adds nothing (all three empty); ``None`` is ``dnsConfig``
-    alone. ``dnsConfig`` adds nameservers and searches and overrides options by name.
-    """
-    spec = pod["spec"]
-    namespace = pod["metadata"].get("namespace", "")
-    policy = spec.get("dnsPolicy") or "ClusterFirst"
-    servers: tuple[str, ...] = ()
-    searches: tuple[str, ...] = ()
-    options: tuple[str, ...] = ()
-    cluster = policy == "ClusterFirstWithHostNet" or (
-        policy == "ClusterFirst" and not spec.get("hostNetwork")
-    )
-    if config.cluster_dns and cluster:
-        servers = config.cluster_dns
-        domain = config.cluster_domain
-        searches = (f"{namespace}.svc.{domain}", f"svc.{domain}", domain)
-        options = ("ndots:5",)
-    dns = spec.get("dnsConfig") or {}
-    servers += tuple(s for s in dns.get("nameservers") or () if s not in servers)
-    searches += tuple(s for s in dns.get("searches") or () if s not in searches)
-    options = _merge_options(options, list(dns.get("options") or ()))
-    return servers, searches, options
-
-
-def sandbox_config(pod: dict[str, Any], config: KubeletConfig) -> SandboxConfig:
+def sandbox_config(pod: dict[str, Any], config: KubeletConfig, dns: DnsConfig) -> SandboxConfig:
     """``generatePodSandboxConfig``: identity, hostname, DNS and the log directory."""
     meta = pod["metadata"]
     spec = pod["spec"]
     namespace = meta.get("namespace", "")
-    servers, searches, options = pod_dns(pod, config)
     return SandboxConfig(
         pod_uid=meta.get("uid", ""),
         pod_name=meta.get("name", ""),
         namespace=namespace,
         hostname=(spec.get("hostname") or meta.get("name", ""))[:63],
         log_dir=str(config.pod_log_dir(namespace, meta.get("name", ""), meta.get("uid", ""))),
-        dns_servers=servers,
-        dns_searches=searches,
-        dns_options=options,
+        dns_servers=dns.servers,
+        dns_searches=dns.searches,
+        dns_options=dns.options,
         labels=pod_labels(pod),
     )
 

@@ -41,6 +41,7 @@ SANDBOX_CHANGED = "SandboxChanged"
 FAILED_POST_START_HOOK = "FailedPostStartHook"
 FAILED_PRE_STOP_HOOK = "FailedPreStopHook"
 INVALID_ENV_NAMES = "InvalidEnvironmentVariableNames"
+DNS_CONFIG_FORMING = "DNSConfigForming"
 
 _BUFFER = 1000
 

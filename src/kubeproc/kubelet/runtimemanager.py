@@ -42,6 +42,7 @@ from kubeproc.kubelet.containerconfig import (
 )
 from kubeproc.kubelet.envvars import ConfigSources
 from kubeproc.kubelet.lifecycle import HookRunner
+from kubeproc.kubelet.poddns import pod_dns, read_host_dns
 from kubeproc.kubelet.probehooks import ProbeHooks, ProbeKind
 from kubeproc.kubelet.runtime.types import (
     ContainerPhase,
@@ -49,6 +50,7 @@ from kubeproc.kubelet.runtime.types import (
     ContainerStatus,
     NotFoundError,
     Runtime,
+    SandboxConfig,
     SandboxStatus,
 )
 from kubeproc.kubelet.runtimestatus import (
@@ -125,7 +127,7 @@ class RuntimeManager:
         sandbox = status.active_sandbox
         if actions.create_sandbox:
             try:
-                sandbox = await self.runtime.run_sandbox(sandbox_config(pod, self.config))
+                sandbox = await self.runtime.run_sandbox(self._sandbox_config(pod))
             except ContainerRuntimeError as err:
                 message = f"Failed to create pod sandbox: {err.message}"
                 self.recorder.event(pod, ev.WARNING, ev.FAILED_CREATE_SANDBOX, message)
@@ -215,6 +217,19 @@ class RuntimeManager:
         before = self.reasons.get(uid, name)
         self.reasons.update(uid, name, failure)
         return before != failure
+
+    def _sandbox_config(self, pod: dict[str, Any]) -> SandboxConfig:
+        """The sandbox's record, its DNS settings over the node's resolver file (read now,
+        as the kubelet reads it for every sandbox); a cut to the limits is a warning event."""
+        dns = pod_dns(
+            pod,
+            cluster_dns=self.config.cluster_dns,
+            cluster_domain=self.config.cluster_domain,
+            host=read_host_dns(self.config.resolv_conf),
+        )
+        for message in dns.warnings:
+            self.recorder.event(pod, ev.WARNING, ev.DNS_CONFIG_FORMING, message)
+        return sandbox_config(pod, self.config, dns.config)
 
     def _write_etc_hosts(self, pod: dict[str, Any], sandbox: SandboxStatus) -> str | None:
         """The managed /etc/hosts, for pods with their own network namespace only."""

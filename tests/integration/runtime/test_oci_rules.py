@@ -432,7 +432,7 @@ def test_resolv_conf() -> None:
     host = "nameserver 1.1.1.1\nsearch lan\n"
     assert podfiles.resolv_conf((), (), (), host) == host
     assert podfiles.resolv_conf(("10.96.0.10",), ("ns.svc.cluster.local",), ("ndots:5",), host) == (
-        "nameserver 10.96.0.10\nsearch ns.svc.cluster.local\noptions ndots:5\n"
+        "search ns.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n"
     )
-    # Searches without servers keep the host's nameservers; options only as given.
-    assert podfiles.resolv_conf((), ("a",), (), host) == "nameserver 1.1.1.1\nsearch a\n"
+    # What the kubelet decided and nothing more (dnsPolicy None with searches only).
+    assert podfiles.resolv_conf((), ("a",), (), host) == "search a\n"

@@ -18,8 +18,9 @@ import pytest
 
 from kubeproc.dns import wire
 from kubeproc.dns.records import ClusterRecords
-from kubeproc.dns.server import DnsError, DnsServer, parse_resolv_conf
+from kubeproc.dns.server import DnsError, DnsServer, upstreams
 from kubeproc.dns.wire import A, Message, Rcode, Record, RRType
+from kubeproc.util import resolvconf
 
 LOCAL = "127.0.0.1"
 
@@ -332,4 +333,4 @@ def test_resolv_conf_nameservers() -> None:
         "nameserver 2001:db8::53\nnameserver not-an-ip\nnameserver 192.0.2.53\n"
         "options ndots:2\n"
     )
-    assert parse_resolv_conf(text) == [("192.0.2.53", 53), ("2001:db8::53", 53)]
+    assert upstreams(resolvconf.parse(text)) == [("192.0.2.53", 53), ("2001:db8::53", 53)]

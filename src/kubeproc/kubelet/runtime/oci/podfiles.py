@@ -2,8 +2,8 @@
 
 Written once per sandbox, after CNI has handed out the pod IP, and bind-mounted into each
 container. ``hosts`` is the kubelet's managed hosts file; ``resolv.conf`` lists the
-sandbox's DNS servers, search domains and options (the kubelet decides them: cluster
-DNS with ``ndots:5`` for ClusterFirst), or is the host's when none are given.
+sandbox's search domains, DNS servers and options (the kubelet decides them, see
+``kubelet.poddns``), or is the host's when none are given.
 """
 
 from __future__ import annotations
@@ -32,18 +32,12 @@ def hosts(ip: str, hostname: str) -> str:
 def resolv_conf(
     servers: tuple[str, ...], searches: tuple[str, ...], options: tuple[str, ...], host_resolv: str
 ) -> str:
-    """The pod's resolv.conf; the host's own file when the pod sets nothing."""
+    """The pod's resolv.conf in the container runtimes' order (search, nameservers,
+    options); the host's own file when the kubelet decided nothing."""
     if not servers and not searches and not options:
         return host_resolv
-    if not servers:
-        servers = tuple(
-            line.split()[1]
-            for line in host_resolv.splitlines()
-            if line.startswith("nameserver") and len(line.split()) > 1
-        )
-    lines = [f"nameserver {s}" for s in servers]
-    if searches:
-        lines.append(f"search {' '.join(searches)}")
+    lines = [f"search {' '.join(searches)}"] if searches else []
+    lines += [f"nameserver {s}" for s in servers]
     if options:
         lines.append(f"options {' '.join(options)}")
     return "\n".join(lines) + "\n"
