@@ -322,10 +322,15 @@ def test_failing_poststart_hook_kills_the_container_with_an_event(
             f"\"psf_{ns}({uid})\" failed - error: command '/bin/sh -c exit 7' exited with 7: , "
             'message: ""'
         }
-        killing = kubectl.ok(
-            "get", "events", "-n", ns, "--field-selector", "reason=Killing", "-o", "json"
-        ).json()["items"]
-        assert killing and {e["message"] for e in killing} == {"FailedPostStartHook"}
+        # Events are written after the fact: the restart can be read before its Killing.
+        killing = wait_for(
+            lambda: kubectl.ok(
+                "get", "events", "-n", ns, "--field-selector", "reason=Killing", "-o", "json"
+            ).json()["items"],
+            timeout=30,
+            what="the Killing event",
+        )
+        assert {e["message"] for e in killing} == {"FailedPostStartHook"}
         assert len(order(log_dir)) >= 2
 
 
