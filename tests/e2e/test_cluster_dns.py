@@ -11,6 +11,7 @@ connecting by name.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 from collections.abc import Iterator
@@ -117,7 +118,7 @@ def ready_ips(kubectl: Kubectl, ns: str) -> set[str]:
 
 
 def test_resolv_conf_names_the_cluster_dns_and_search_path(
-    kubectl: Kubectl, cluster: tuple[str, str]
+    kubectl: Kubectl, node: Node, cluster: tuple[str, str]
 ) -> None:
     srv, _ = cluster
     _, text = in_pod(kubectl, srv, "cat", "/etc/resolv.conf")
@@ -128,10 +129,22 @@ def test_resolv_conf_names_the_cluster_dns_and_search_path(
     assert lines[0] == ["search", *own, *host], text
     assert ["options", "ndots:5"] in lines, text
     nameservers = [words[1] for words in lines if words[0] == "nameserver"]
-    assert len(nameservers) == 1, text
-    # The node's bridge gateway: the pod's default route goes through it.
+    # The kube-dns Service's cluster IP, the tenth of the service CIDR as kubeadm has it,
+    # whose endpoint is the DNS server on the node's bridge gateway (the pod's default route).
+    svc = get_json(kubectl, "service", "kube-dns", "-n", "kube-system")
+    assert nameservers == [svc["spec"]["clusterIP"]], (text, svc["spec"])
+    tenth = ipaddress.ip_network(node.service_cidr).network_address + 10
+    assert svc["spec"]["clusterIP"] == str(tenth), (node.service_cidr, svc["spec"])
+    assert {(p["name"], p["port"], p["protocol"]) for p in svc["spec"]["ports"]} == {
+        ("dns", 53, "UDP"),
+        ("dns-tcp", 53, "TCP"),
+    }
+    (slice_,) = get_json(
+        kubectl, "endpointslices", "-n", "kube-system", "-l", "kubernetes.io/service-name=kube-dns"
+    )["items"]
+    (endpoint,) = slice_["endpoints"]
     _, routes = in_pod(kubectl, srv, "ip", "route")
-    assert f"default via {nameservers[0]}" in routes, routes
+    assert f"default via {endpoint['addresses'][0]}" in routes, (routes, slice_)
 
 
 def host_search_domains() -> list[str]:

@@ -27,6 +27,7 @@ from kubeproc.apiserver.kubernetesservice import endpoint_address, maintain_kube
 from kubeproc.apiserver.objects import ObjectStore
 from kubeproc.client import RestClient
 from kubeproc.cluster.datadir import NodeConfig, NodeError, data_dir_lock
+from kubeproc.cluster.dnsservice import ensure_dns_service
 from kubeproc.cluster.pki import Credentials, ensure_credentials, kubeconfig
 from kubeproc.cluster.podnetwork import PodNetwork, pod_network
 from kubeproc.cluster.runtimes import (
@@ -154,6 +155,14 @@ async def _serve(
                     kubelet_port=kubelet_server.port or 0,
                 )
                 await node_status.register()
+                # Pods name the kube-dns Service when the proxy carries its UDP; else the
+                # DNS server's own address.
+                cluster_dns = network.cluster_dns
+                if cluster_dns and backend is not None and "UDP" in backend.protocols:
+                    dns_ip = await ensure_dns_service(
+                        client, REGISTRY, service_cidr=config.service_cidr, address=network.gateway
+                    )
+                    cluster_dns = (dns_ip,) if dns_ip else cluster_dns
                 kubelet = Kubelet(
                     client,
                     REGISTRY,
@@ -165,7 +174,7 @@ async def _serve(
                         backoff_initial=config.backoff_initial,
                         backoff_max=config.backoff_max,
                         backoff_reset=config.backoff_reset,
-                        cluster_dns=network.cluster_dns,
+                        cluster_dns=cluster_dns,
                         resolv_conf=node_resolver_file(),
                     ),
                     on_ready=node_status.set_runtime_ready,

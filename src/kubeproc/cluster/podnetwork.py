@@ -3,8 +3,9 @@
 A real cluster gets these from add-ons (a network plugin's policy agent, CoreDNS); here
 they are components of the node, placed by the runtime. With the oci runtime pods sit
 on the node's bridge: the policy agent keeps the node's policy table in step, and the
-DNS server answers on the bridge's gateway address, which every ClusterFirst pod's
-resolv.conf names. For policies the DNS server stands as the pod CoreDNS would be (in
+DNS server answers on the bridge's gateway address, the endpoint of Service
+``kube-system/kube-dns`` (``cluster.dnsservice``), whose cluster IP every ClusterFirst
+pod's resolv.conf names. For policies the DNS server stands as the pod CoreDNS would be (in
 ``kube-system``, labelled ``k8s-app=kube-dns``, ports ``dns`` and ``dns-tcp``), so the
 egress rules users write to allow DNS on a real cluster allow it here. With the process
 runtime pods share the host's network: policies are not enforced (a ``Warning`` on every
@@ -53,7 +54,8 @@ class PodNetwork:
 
     @property
     def cluster_dns(self) -> tuple[str, ...]:
-        """The nameservers of ClusterFirst pods (the kubelet's ``clusterDNS``)."""
+        """The DNS server's own address, for ClusterFirst pods when no kube-dns Service can
+        carry their queries (the kubelet's ``clusterDNS`` then)."""
         return (self.gateway,) if self.bridge is not None else ()
 
     @property

@@ -72,6 +72,9 @@ def proxy_source_address(pod_cidr: str) -> str:
 
 
 class ProxyBackend(Protocol):
+    protocols: frozenset[str]
+    """The Service protocols it carries (``TCP``, ``UDP``, ``SCTP``)."""
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(

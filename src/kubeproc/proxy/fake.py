@@ -10,6 +10,8 @@ from kubeproc.proxy.model import ServicePortMap
 
 
 class FakeBackend:
+    protocols = frozenset({"TCP", "UDP", "SCTP"})
+
     def __init__(self) -> None:
         self.applied: list[ServicePortMap] = []
         """Every map ``apply`` accepted, in order."""

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 class NftablesBackend:
     """Kernel DNAT through the node's own nftables table."""
 
+    protocols = frozenset({"TCP", "UDP", "SCTP"})
+
     def __init__(self, ctx: BackendContext) -> None:
         if ctx.runtime != "oci":
             raise ProxyError("the nftables proxy needs the oci runtime (pods on the bridge)")

@@ -132,6 +132,8 @@ class _Listener:
 class UserspaceBackend:
     """Listeners for every TCP Service port, forwarding to its endpoints (a ProxyBackend)."""
 
+    protocols = frozenset({"TCP"})
+
     def __init__(
         self,
         *,
