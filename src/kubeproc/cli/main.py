@@ -294,17 +294,7 @@ def down(config: NodeConfig) -> int:
     pid = _holder_named(config)
     if pid is None:
         print(f"no kubeproc node is running with data dir {config.data_dir}")
-        if not left_behind(config):
-            return 0
-        try:
-            with _logging_into(config.log_path):
-                removed = asyncio.run(remove_leftovers(config))
-        except NodeError as err:  # a node is starting on it right now
-            return _fail(str(err))
-        if removed:
-            print("  removed what the last one left running (it did not stop itself): its pods,")
-            print("  their network namespaces, the bridge, the cgroups and the nftables tables")
-        return 0
+        return _remove_leftovers(config, "the last one")
     if pid <= 0:
         return _fail(f"the node holding {config.data_dir} left no pid file; stop it by hand")
     started = _start_time(pid)
@@ -317,14 +307,30 @@ def down(config: NodeConfig) -> int:
         os.kill(pid, signal.SIGTERM)
     if _poll(stopped, STOP_TIMEOUT):
         print(f"kubeproc node stopped (data dir {config.data_dir})")
-        return 0
+        return _remove_leftovers(config, "it")
     if started is not None and _start_time(pid) == started:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     if _poll(stopped, KILL_TIMEOUT):
         print(f"kubeproc node killed after {STOP_TIMEOUT:.0f}s (data dir {config.data_dir})")
-        return 0
+        return _remove_leftovers(config, "it")
     return _fail(f"the node (pid {pid}) did not stop; it still holds {config.data_dir}")
+
+
+def _remove_leftovers(config: NodeConfig, node: str) -> int:
+    """What the stopped node left running (it died, or a container outlived its teardown)
+    goes, as its own teardown would have removed it."""
+    if not left_behind(config):
+        return 0
+    try:
+        with _logging_into(config.log_path):
+            removed = asyncio.run(remove_leftovers(config))
+    except NodeError as err:  # a node is starting on it right now, or a container is stuck
+        return _fail(str(err))
+    if removed:
+        print(f"  removed what {node} left running (it did not finish its teardown): its pods,")
+        print("  their network namespaces, the bridge, the cgroups and the nftables tables")
+    return 0
 
 
 def _holder_named(config: NodeConfig) -> int | None:

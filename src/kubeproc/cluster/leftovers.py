@@ -15,7 +15,7 @@ import json
 import logging
 from pathlib import Path
 
-from kubeproc.cluster.datadir import NodeConfig, data_dir_lock
+from kubeproc.cluster.datadir import NodeConfig, NodeError, data_dir_lock
 from kubeproc.cluster.podnetwork import pod_network
 from kubeproc.cluster.runtimes import node_tag, purge_runtime
 from kubeproc.cluster.serviceproxy import proxy_context
@@ -38,7 +38,11 @@ def left_behind(config: NodeConfig) -> bool:
 
 
 async def remove_leftovers(config: NodeConfig) -> bool:
-    """Stop and remove what the data dir's last node left running; False if it left none."""
+    """Stop and remove what the data dir's last node left running; False if it left none.
+
+    Raises ``NodeError`` when a container still does not exit after SIGKILL (its state is
+    kept, so a later ``down`` tries again).
+    """
     node_file = _node_file(config)
     try:
         pod_cidr = str(json.loads(node_file.read_text())["podCIDR"])
@@ -57,7 +61,7 @@ async def remove_leftovers(config: NodeConfig) -> bool:
         except (OSError, ValueError, ContainerRuntimeError) as err:
             log.warning("cannot remove what the last node left error=%s", err)
             return False
-        await purge_runtime(runtime)
+        stuck = await purge_runtime(runtime)
         last = dataclasses.replace(config, pod_cidr=pod_cidr)
         scripts = (
             proxy_rules.delete_script(proxy_context(last, runtime).table_name),
@@ -68,4 +72,9 @@ async def remove_leftovers(config: NodeConfig) -> bool:
                 await run_nft(script)
             except NftError as err:
                 log.warning("cannot remove a table of the last node error=%s", err)
+    if stuck:
+        raise NodeError(
+            f"{len(stuck)} of the last node's containers did not exit after SIGKILL "
+            f"({', '.join(stuck)}); run `kubeproc down` again once they have"
+        )
     return True

@@ -110,13 +110,16 @@ async def reap_orphans_periodically(clock: Clock, interval: float = 1.0) -> None
         await clock.sleep(interval)
 
 
-async def purge_runtime(runtime: Runtime) -> None:
-    """Final teardown on ``kubeproc down``: the runtime's bridge, cgroups and state go too."""
+async def purge_runtime(runtime: Runtime) -> tuple[str, ...]:
+    """Final teardown on ``kubeproc down``: the runtime's bridge, cgroups and state go too.
+
+    Returns what would not stop (see ``OciRuntime.purge``); its state is kept for ``down``.
+    """
     purge = getattr(runtime, "purge", None)
-    if purge is not None:
-        await purge()
+    stuck: tuple[str, ...] = await purge() if purge is not None else ()
     await runtime.close()
     reap_adopted_orphans()
+    return stuck
 
 
 def choose_runtime(config: NodeConfig) -> RuntimeChoice:

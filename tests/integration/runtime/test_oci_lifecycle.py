@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from ocikit import UNAVAILABLE, Node, oci_node, poll_until
 
+from kubeproc.kubelet.runtime.oci import conmon
 from kubeproc.kubelet.runtime.oci import runtime as oci_runtime
 from kubeproc.kubelet.runtime.types import (
     LABEL_CONTAINER_NAME,
@@ -186,3 +188,37 @@ async def test_exit_written_between_the_two_reads_is_not_lost(
     monkeypatch.setattr(oci_runtime, "is_alive", conmon_finishing)
     status = await rt.container_status(container)
     assert (status.phase, status.exit_code) == (ContainerPhase.EXITED, 7)
+
+
+def bridge_exists(name: str) -> bool:
+    return Path("/sys/class/net", name).exists()
+
+
+async def test_a_container_that_outlives_sigkill_keeps_its_state_for_down(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process stuck in the kernel ignores even SIGKILL for a while: the teardown names
+    it instead of failing, keeps the node's state and bridge, and a later purge (what
+    ``kubeproc down`` runs) removes everything once the kill lands."""
+    sandbox = await node.sandbox()
+    stuck = await node.run(sandbox.id, "sleep", "600")
+    rt = node.runtime
+    real_kill = conmon.Runc.kill
+
+    async def kill_lost(runc: conmon.Runc, container_id: str, signum: int) -> None:
+        if signum != signal.SIGKILL:
+            await real_kill(runc, container_id, signum)
+
+    monkeypatch.setattr(conmon.Runc, "kill", kill_lost)
+    monkeypatch.setattr(oci_runtime, "KILL_PATIENCE", 0.5)
+    assert set(await rt.purge()) == {sandbox.id, stuck}
+    assert (rt.layout.state_dir / "node.json").is_file()
+    assert bridge_exists(node.bridge)
+    assert (await rt.container_status(stuck)).phase is ContainerPhase.RUNNING
+
+    monkeypatch.setattr(conmon.Runc, "kill", real_kill)
+    again = node.reopen()
+    assert await again.purge() == ()
+    assert not rt.layout.state_dir.exists()
+    assert not bridge_exists(node.bridge)
+    node.runtime = again  # the fixture's sweep checks that nothing is left

@@ -566,15 +566,34 @@ class OciRuntime:
     async def close(self) -> None:
         """Nothing to release: conmon owns the containers, and no task runs in the background."""
 
-    async def purge(self) -> None:
+    async def purge(self) -> tuple[str, ...]:
         """Remove every sandbox and container, then the bridge, the cgroup parent, the state dir.
 
         For a node's final teardown (and tests): afterwards nothing of this node is left.
+        A container that does not exit even after SIGKILL (a process stuck in the kernel)
+        is named in the result instead of ending the teardown, and then the bridge, the
+        cgroups and the state stay too, so that ``kubeproc down`` can finish the job later.
         """
+        stuck: list[str] = []
         for sandbox_id in list(self._sandboxes):
-            await self.remove_sandbox(sandbox_id)
+            try:
+                await self.remove_sandbox(sandbox_id)
+            except ContainerRuntimeError as err:
+                log.warning("sandbox not removed sandbox=%s error=%s", sandbox_id, err)
+                stuck.append(sandbox_id)
         for container_id in list(self._containers):
-            await self.remove_container(container_id)
+            try:
+                await self.remove_container(container_id)
+            except ContainerRuntimeError as err:
+                log.warning("container not removed container=%s error=%s", container_id, err)
+                stuck.append(container_id)
+        if stuck:
+            log.error(
+                "oci node not purged: %d left; its state stays for `kubeproc down` state_dir=%s",
+                len(stuck),
+                self.layout.state_dir,
+            )
+            return tuple(stuck)
         await self._network.remove_bridge()
         await self._cgroups.remove_tree(self.layout.cgroup_parent)
         shutil.rmtree(self.layout.skeleton_root, ignore_errors=True)
@@ -582,3 +601,4 @@ class OciRuntime:
         log.info(
             "oci node purged state_dir=%s bridge=%s", self.layout.state_dir, self.layout.bridge
         )
+        return ()
