@@ -102,21 +102,27 @@ def service_update(current: Json, api_port: int) -> Json | None:
     return body
 
 
-def desired_endpoints(address: str | None, api_port: int) -> Json:
-    subsets = []
-    if address is not None:
-        port = {"name": PORT_NAME, "port": api_port, "protocol": "TCP"}
-        subsets = [{"addresses": [{"ip": address}], "ports": [port]}]
+def endpoints_body(
+    name: str, namespace: str, labels: dict[str, str], address: str | None, ports: list[Json]
+) -> Json:
+    """A selectorless Service's Endpoints at one address (none: no subset), marked so that
+    no mirroring controller copies it."""
+    subsets = [{"addresses": [{"ip": address}], "ports": ports}] if address is not None else []
     return {
         "apiVersion": "v1",
         "kind": "Endpoints",
         "metadata": {
-            "name": NAME,
-            "namespace": NAMESPACE,
-            "labels": {LABEL_SKIP_MIRROR: "true"},
+            "name": name,
+            "namespace": namespace,
+            "labels": {**labels, LABEL_SKIP_MIRROR: "true"},
         },
         "subsets": subsets,
     }
+
+
+def desired_endpoints(address: str | None, api_port: int) -> Json:
+    port = {"name": PORT_NAME, "port": api_port, "protocol": "TCP"}
+    return endpoints_body(NAME, NAMESPACE, {}, address, [port])
 
 
 def slice_from_endpoints(endpoints: Json) -> Json:

@@ -23,7 +23,7 @@ from typing import Any
 
 from kubeproc.api import errors
 from kubeproc.api.resources import Registry, ResourceType
-from kubeproc.apiserver.kubernetesservice import LABEL_SKIP_MIRROR, slice_from_endpoints
+from kubeproc.apiserver.kubernetesservice import endpoints_body, slice_from_endpoints
 from kubeproc.client import ApiClient
 
 log = logging.getLogger(__name__)
@@ -64,23 +64,8 @@ def desired_service(cluster_ip: str | None) -> Json:
 
 
 def desired_endpoints(address: str) -> Json:
-    return {
-        "apiVersion": "v1",
-        "kind": "Endpoints",
-        "metadata": {
-            "name": NAME,
-            "namespace": NAMESPACE,
-            "labels": {**SERVICE_LABELS, LABEL_SKIP_MIRROR: "true"},
-        },
-        "subsets": [
-            {
-                "addresses": [{"ip": address}],
-                "ports": [
-                    {"name": name, "port": DNS_PORT, "protocol": proto} for name, proto in PORTS
-                ],
-            }
-        ],
-    }
+    ports = [{"name": name, "port": DNS_PORT, "protocol": proto} for name, proto in PORTS]
+    return endpoints_body(NAME, NAMESPACE, SERVICE_LABELS, address, ports)
 
 
 def corrected(current: Json, desired: Json, fields: tuple[str, ...]) -> Json | None:
