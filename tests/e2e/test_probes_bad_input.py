@@ -562,6 +562,7 @@ def _restarts(bench: Bench) -> dict[str, int]:
     }
 
 
+@pytest.mark.long(SOAK_SECONDS)  # first of the run, and first of its module
 def test_ten_minutes_of_bad_inputs_leave_the_node_bounded(bench: Bench) -> None:
     """Ten minutes of bad probes: fds, RSS, processes, zombies and TIME_WAIT stay bounded."""
     pid = _server_pid(bench.node)
