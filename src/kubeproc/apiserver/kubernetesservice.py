@@ -156,14 +156,14 @@ def slice_from_endpoints(endpoints: Json) -> Json:
     return body
 
 
-def _differs(current: Json, desired: Json, fields: tuple[str, ...]) -> bool:
+def corrected(current: Json, desired: Json, fields: tuple[str, ...]) -> Json | None:
+    """``current`` with ``desired``'s labels and ``fields``, or None when they already agree
+    (for the objects a component keeps for itself, such as these and kube-dns's)."""
     labels = (current.get("metadata") or {}).get("labels") or {}
-    if labels != desired["metadata"]["labels"]:
-        return True
-    return any((current.get(f) or None) != (desired.get(f) or None) for f in fields)
-
-
-def _updated(current: Json, desired: Json, fields: tuple[str, ...]) -> Json:
+    if labels == desired["metadata"]["labels"] and all(
+        (current.get(f) or None) == (desired.get(f) or None) for f in fields
+    ):
+        return None
     body = copy.deepcopy(current)
     body["metadata"]["labels"] = dict(desired["metadata"]["labels"])
     for field in fields:
@@ -207,8 +207,8 @@ class _Writer:
         if current is None:
             self.objects.create(rt, NAMESPACE, desired, _WRITE)
             log.info("created %s=default/kubernetes", rt.plural)
-        elif _differs(current, desired, fields):
-            self.objects.update(rt, NAMESPACE, NAME, _updated(current, desired, fields), _WRITE)
+        elif (body := corrected(current, desired, fields)) is not None:
+            self.objects.update(rt, NAMESPACE, NAME, body, _WRITE)
             log.info("updated %s=default/kubernetes", rt.plural)
 
 

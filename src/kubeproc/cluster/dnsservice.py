@@ -16,14 +16,17 @@ It returns the Service's cluster IP, the nameserver of every ClusterFirst pod.
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import logging
 from typing import Any
 
 from kubeproc.api import errors
 from kubeproc.api.resources import Registry, ResourceType
-from kubeproc.apiserver.kubernetesservice import endpoints_body, slice_from_endpoints
+from kubeproc.apiserver.kubernetesservice import (
+    corrected,
+    endpoints_body,
+    slice_from_endpoints,
+)
 from kubeproc.client import ApiClient
 
 log = logging.getLogger(__name__)
@@ -66,21 +69,6 @@ def desired_service(cluster_ip: str | None) -> Json:
 def desired_endpoints(address: str) -> Json:
     ports = [{"name": name, "port": DNS_PORT, "protocol": proto} for name, proto in PORTS]
     return endpoints_body(NAME, NAMESPACE, SERVICE_LABELS, address, ports)
-
-
-def corrected(current: Json, desired: Json, fields: tuple[str, ...]) -> Json | None:
-    """``current`` with ``desired``'s labels and ``fields``, or None when they already agree."""
-    labels = (current.get("metadata") or {}).get("labels") or {}
-    wanted = desired["metadata"]["labels"]
-    if all(labels.get(k) == v for k, v in wanted.items()) and all(
-        current.get(f) == desired.get(f) for f in fields
-    ):
-        return None
-    body = copy.deepcopy(current)
-    body["metadata"]["labels"] = {**labels, **wanted}
-    for field in fields:
-        body[field] = copy.deepcopy(desired[field])
-    return body
 
 
 def _rt(registry: Registry, group: str, plural: str) -> ResourceType:
